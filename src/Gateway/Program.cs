@@ -1,0 +1,1 @@
+namespace DirectorySync.Gateway; public static class Program { public static void Main() {} }

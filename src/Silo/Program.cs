@@ -1,0 +1,1 @@
+namespace DirectorySync.Silo; public static class Program { public static void Main() {} }

@@ -1,0 +1,1 @@
+namespace DirectorySync.Simulator; public static class Program { public static int Main() => 0; }
