@@ -10,7 +10,7 @@ CREATE TABLE sync_tombstones (
     version_at       timestamptz NOT NULL,
     version_event_id text        NOT NULL,
     deleted_at       timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (object_kind, object_id)
+    PRIMARY KEY (object_id, object_kind)
 );
 CREATE INDEX idx_tombstones_deleted_at ON sync_tombstones (deleted_at);
 
@@ -26,7 +26,7 @@ CREATE TABLE sync_pending (
     version_event_id text        NOT NULL,
     data             jsonb       NOT NULL,
     pending_since    timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (object_kind, object_id)
+    PRIMARY KEY (object_id, object_kind)
 );
 CREATE INDEX idx_pending_directory ON sync_pending (directory_id, object_kind);
 CREATE INDEX idx_pending_user ON sync_pending (user_id) WHERE user_id IS NOT NULL;
@@ -35,8 +35,6 @@ CREATE INDEX idx_pending_group ON sync_pending (group_id) WHERE group_id IS NOT 
 -- Directory deletions whose rows are still being removed (DirectoryGrain works through them, driven by a reminder).
 CREATE TABLE directory_cleanups (
     workos_directory_id text        PRIMARY KEY,
-    version_at          timestamptz NOT NULL,
-    version_event_id    text        NOT NULL,
     requested_at        timestamptz NOT NULL DEFAULT now()
 );
 

@@ -68,3 +68,13 @@ public static class EventRouting
         _ => grains.GetGrain<IMembershipGrain>(MembershipKey.For(e.Membership!.GroupId, e.Membership.UserId)).ApplyAsync(e),
     };
 }
+
+/// <summary>Housekeeping for the whole cluster (key 0).</summary>
+public interface IMaintenanceGrain : IGrainWithIntegerKey
+{
+    /// <summary>Registers the hourly purge reminder (idempotent; every silo calls it at start).</summary>
+    Task EnsureScheduledAsync();
+
+    /// <summary>Drops tombstones and event log entries older than the retention period now.</summary>
+    Task PurgeAsync();
+}

@@ -1,1 +1,10 @@
-namespace DirectorySync.Silo; public static class Program { public static void Main() {} }
+using DirectorySync.Hosting;
+using DirectorySync.Silo;
+
+var builder = WebApplication.CreateBuilder(args);
+var settings = ClusterSettings.From(builder.Configuration);
+builder.AddDirectorySyncSilo(settings);
+
+var app = builder.Build();
+app.MapSiloEndpoints();
+await app.RunAsync();

@@ -1,0 +1,10 @@
+using DirectorySync.Storage;
+using Orleans.Concurrency;
+
+namespace DirectorySync.Grains;
+
+[StatelessWorker]
+public sealed class DeadLetterGrain(MirrorStore store) : Grain, IDeadLetterGrain
+{
+    public Task RecordAsync(DeadLetter deadLetter) => store.RecordDeadLetterAsync(deadLetter);
+}

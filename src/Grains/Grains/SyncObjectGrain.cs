@@ -1,0 +1,23 @@
+using DirectorySync.Events;
+using DirectorySync.Storage;
+
+namespace DirectorySync.Grains;
+
+/// <summary>
+/// A user, group or membership. The grain is the single door to its object in the cluster; the decision is made
+/// by <see cref="MirrorStore"/> with the object's committed state, so a grain holds nothing that could go stale
+/// and activates without reading the database.
+/// </summary>
+public abstract class SyncObjectGrain(MirrorStore store) : Grain
+{
+    public Task<ApplyOutcome> ApplyAsync(SyncEvent syncEvent) => store.ApplyAsync(syncEvent);
+}
+
+[CollectionAgeLimit(Minutes = 5)]
+public sealed class UserGrain(MirrorStore store) : SyncObjectGrain(store), IUserGrain;
+
+[CollectionAgeLimit(Minutes = 5)]
+public sealed class GroupGrain(MirrorStore store) : SyncObjectGrain(store), IGroupGrain;
+
+[CollectionAgeLimit(Minutes = 2)]
+public sealed class MembershipGrain(MirrorStore store) : SyncObjectGrain(store), IMembershipGrain;

@@ -1,0 +1,109 @@
+using System.Buffers;
+using System.Text.Json;
+using DirectorySync.Events;
+using DirectorySync.Sync;
+
+namespace DirectorySync.Storage;
+
+/// <summary>
+/// Writes decided changes as JSON arrays in the row shapes of sql/005 (sync_*_row), so one statement per kind
+/// carries a whole batch to Postgres.
+/// </summary>
+internal sealed class MirrorRows(RoleMapping roles)
+{
+    private readonly ArrayBufferWriter<byte> _buffer = new();
+
+    public string Directories(IEnumerable<(SyncEvent Event, EventVersion Version)> rows) => Write(rows, (w, e, v) =>
+    {
+        var d = e.Directory!;
+        w.WriteString("workos_directory_id", d.Id);
+        w.WriteString("organization_id", d.OrganizationId);
+        w.WriteString("name", d.Name);
+        w.WriteString("state", d.State);
+        w.WriteString("directory_type", d.Type);
+        WriteStrings(w, "domains", d.Domains);
+        WriteVersion(w, v);
+    });
+
+    public string Users(IEnumerable<(SyncEvent Event, EventVersion Version)> rows) => Write(rows, (w, e, v) =>
+    {
+        var u = e.User!;
+        w.WriteString("workos_user_id", u.Id);
+        w.WriteString("workos_directory_id", u.DirectoryId);
+        w.WriteString("organization_id", u.OrganizationId);
+        w.WriteString("idp_id", u.IdpId);
+        w.WriteString("email", u.Email);
+        w.WriteString("first_name", u.FirstName);
+        w.WriteString("last_name", u.LastName);
+        w.WriteString("username", u.Username);
+        w.WriteString("job_title", u.JobTitle);
+        w.WriteString("state", u.State);
+        WriteStrings(w, "role_slugs", u.RoleSlugs);
+        WriteStrings(w, "app_roles", roles.AppRolesFor(u));
+        w.WritePropertyName("custom_attributes");
+        w.WriteRawValue(u.CustomAttributesJson, skipInputValidation: true);
+        w.WritePropertyName("raw_attributes");
+        w.WriteRawValue(u.RawAttributesJson, skipInputValidation: true);
+        WriteVersion(w, v);
+    });
+
+    public string Groups(IEnumerable<(SyncEvent Event, EventVersion Version)> rows) => Write(rows, (w, e, v) =>
+    {
+        var g = e.Group!;
+        w.WriteString("workos_group_id", g.Id);
+        w.WriteString("workos_directory_id", g.DirectoryId);
+        w.WriteString("organization_id", g.OrganizationId);
+        w.WriteString("idp_id", g.IdpId);
+        w.WriteString("name", g.Name);
+        w.WritePropertyName("raw_attributes");
+        w.WriteRawValue(g.RawAttributesJson, skipInputValidation: true);
+        WriteVersion(w, v);
+    });
+
+    public string Memberships(IEnumerable<(SyncEvent Event, EventVersion Version)> rows) => Write(rows, (w, e, v) =>
+    {
+        var m = e.Membership!;
+        w.WriteString("workos_group_id", m.GroupId);
+        w.WriteString("workos_user_id", m.UserId);
+        w.WriteString("workos_directory_id", m.DirectoryId);
+        WriteVersion(w, v);
+    });
+
+    /// <summary>Deletes of directories, users or groups (sync_delete_row).</summary>
+    public string Deletes(IEnumerable<(SyncEvent Event, EventVersion Version)> rows) => Write(rows, (w, e, v) =>
+    {
+        w.WriteString("object_id", ObjectKey.Of(e).Id);
+        w.WriteString("workos_directory_id", e.DirectoryId);
+        WriteVersion(w, v);
+    });
+
+    private string Write(IEnumerable<(SyncEvent Event, EventVersion Version)> rows, Action<Utf8JsonWriter, SyncEvent, EventVersion> writeRow)
+    {
+        _buffer.ResetWrittenCount();
+        using (var w = new Utf8JsonWriter(_buffer))
+        {
+            w.WriteStartArray();
+            foreach (var (e, v) in rows)
+            {
+                w.WriteStartObject();
+                writeRow(w, e, v);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        return System.Text.Encoding.UTF8.GetString(_buffer.WrittenSpan);
+    }
+
+    private static void WriteVersion(Utf8JsonWriter w, EventVersion v)
+    {
+        w.WriteString("version_at", v.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'"));
+        w.WriteString("version_event_id", v.EventId);
+    }
+
+    private static void WriteStrings(Utf8JsonWriter w, string name, IEnumerable<string> values)
+    {
+        w.WriteStartArray(name);
+        foreach (var value in values) w.WriteStringValue(value);
+        w.WriteEndArray();
+    }
+}

@@ -1,0 +1,89 @@
+using DirectorySync.Events;
+
+namespace DirectorySync.Sync;
+
+public enum ObjectKind { Directory, User, Group, Membership }
+
+/// <summary>A mirrored object: a directory, user or group by WorkOS id, a membership by "group id/user id".</summary>
+public readonly record struct ObjectKey(ObjectKind Kind, string Id)
+{
+    public static ObjectKey Of(SyncEvent e) => e.Kind switch
+    {
+        SyncEventKind.DirectoryActivated or SyncEventKind.DirectoryDeleted => new(ObjectKind.Directory, e.Directory!.Id),
+        SyncEventKind.UserCreated or SyncEventKind.UserUpdated or SyncEventKind.UserDeleted => new(ObjectKind.User, e.User!.Id),
+        SyncEventKind.GroupCreated or SyncEventKind.GroupUpdated or SyncEventKind.GroupDeleted => new(ObjectKind.Group, e.Group!.Id),
+        _ => new(ObjectKind.Membership, MembershipKey.For(e.Membership!.GroupId, e.Membership.UserId)),
+    };
+
+    /// <summary>The objects whose deletion makes an older event for this object meaningless (its cascade parents).</summary>
+    public static IEnumerable<ObjectKey> ParentsOf(SyncEvent e)
+    {
+        yield return new(ObjectKind.Directory, e.DirectoryId);
+        if (e.Membership is { } m)
+        {
+            yield return new(ObjectKind.User, m.UserId);
+            yield return new(ObjectKind.Group, m.GroupId);
+        }
+    }
+}
+
+/// <summary>What is durably known of one object: the version of its live row (shown or pending) and of its newest delete.</summary>
+public readonly record struct ObjectState(EventVersion? Live, EventVersion? Tombstone)
+{
+    public static readonly ObjectState Unknown = new(null, null);
+
+    /// <summary>The state after <paramref name="decision"/> at <paramref name="version"/>.</summary>
+    public ObjectState After(Decision decision, EventVersion version) => decision switch
+    {
+        Decision.Upsert => this with { Live = version },
+        Decision.Delete => new(Live is { } live && live > version ? live : null, version),
+        _ => this,
+    };
+}
+
+public enum Decision
+{
+    /// <summary>A newer change to the object, or a newer delete of what it belongs to, was applied: change nothing.</summary>
+    Stale,
+    /// <summary>Write the object at the event's version.</summary>
+    Upsert,
+    /// <summary>Delete the object (and what hangs off it) at the event's version.</summary>
+    Delete,
+}
+
+/// <summary>Whether a user who turns inactive is kept (marked inactive) or removed like a deleted user (FACTS §5).</summary>
+public enum InactiveUsersPolicy { Retain, Delete }
+
+/// <summary>
+/// The sync rules, as pure functions. Every object is last-writer-wins by <see cref="EventVersion"/>; deletes leave
+/// tombstones so older events never resurrect; an event older than a delete of its directory (or, for a membership,
+/// of its user or group) was undone by that delete's cascade, so it is stale too.
+/// </summary>
+public static class SyncRules
+{
+    /// <remarks>
+    /// A delete is compared with the newest delete only, not with the live row: a delete older than a re-creation
+    /// still removes everything hanging off the object that is older than it (in-order delivery would have).
+    /// </remarks>
+    public static Decision Decide(SyncEvent e, EventVersion version, ObjectState self, EventVersion? newestParentDelete,
+        InactiveUsersPolicy policy)
+    {
+        if (newestParentDelete is { } parentDelete && parentDelete >= version) return Decision.Stale;
+        if (self.Tombstone is { } tombstone && tombstone >= version) return Decision.Stale;
+        if (IsDelete(e, policy)) return Decision.Delete;
+        return self.Live is { } live && live >= version ? Decision.Stale : Decision.Upsert;
+    }
+
+    public static bool IsDelete(SyncEvent e, InactiveUsersPolicy policy) => e.Kind switch
+    {
+        SyncEventKind.DirectoryDeleted or SyncEventKind.UserDeleted or SyncEventKind.GroupDeleted
+            or SyncEventKind.GroupUserRemoved => true,
+        SyncEventKind.UserCreated or SyncEventKind.UserUpdated =>
+            policy == InactiveUsersPolicy.Delete && e.User!.State == UserStates.Inactive,
+        _ => false,
+    };
+
+    /// <summary>Postgres keeps microseconds; versions are compared at that precision everywhere.</summary>
+    public static EventVersion VersionOf(SyncEvent e) =>
+        new(new DateTimeOffset(e.CreatedAt.UtcTicks - e.CreatedAt.UtcTicks % 10, TimeSpan.Zero), e.EventId);
+}

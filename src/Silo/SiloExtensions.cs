@@ -1,0 +1,85 @@
+using System.Data.Common;
+using System.Net;
+using DirectorySync.Hosting;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Npgsql;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+
+namespace DirectorySync.Silo;
+
+public static class SiloExtensions
+{
+    public const string AdoNetInvariant = "Npgsql";
+
+    /// <summary>The silo: the sync engine, Orleans on Postgres (clustering, reminders), the dashboard, health.</summary>
+    public static WebApplicationBuilder AddDirectorySyncSilo(this WebApplicationBuilder builder, ClusterSettings settings)
+    {
+        var configuration = builder.Configuration;
+        var siloPort = ClusterSettings.Port(configuration, "Orleans:SiloPort", EndpointOptions.DEFAULT_SILO_PORT);
+        var gatewayPort = ClusterSettings.Port(configuration, "Orleans:GatewayPort", EndpointOptions.DEFAULT_GATEWAY_PORT);
+        var advertisedAddress = AdvertisedAddress(configuration);
+
+        DbProviderFactories.RegisterFactory(AdoNetInvariant, NpgsqlFactory.Instance);
+        builder.AddServiceDefaults();
+        builder.Services.AddDirectorySync(configuration, settings.ConnectionString);
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = settings.ClusterId;
+                o.ServiceId = settings.ServiceId;
+            });
+            silo.ConfigureEndpoints(advertisedAddress, siloPort, gatewayPort,
+                listenOnAnyHostAddress: !IPAddress.IsLoopback(advertisedAddress));
+            silo.UseAdoNetClustering(o =>
+            {
+                o.Invariant = AdoNetInvariant;
+                o.ConnectionString = settings.ConnectionString;
+            });
+            silo.UseAdoNetReminderService(o =>
+            {
+                o.Invariant = AdoNetInvariant;
+                o.ConnectionString = settings.ConnectionString;
+            });
+            silo.AddDashboard();
+            silo.AddStartupTask((services, _) =>
+                services.GetRequiredService<IGrainFactory>().GetGrain<IMaintenanceGrain>(0).EnsureScheduledAsync());
+        });
+        builder.Services.AddHealthChecks()
+            .AddPostgresCheck(settings.ConnectionString)
+            .Add(new HealthCheckRegistration("cluster-membership",
+                services => ActivatorUtilities.CreateInstance<SiloMembershipHealthCheck>(services),
+                HealthStatus.Unhealthy, [HealthEndpoints.ReadyTag]));
+        return builder;
+    }
+
+    /// <summary>The address other silos and gateways reach this silo at (loopback unless configured).</summary>
+    private static IPAddress AdvertisedAddress(IConfiguration configuration)
+    {
+        var value = configuration["Orleans:AdvertisedIP"];
+        if (string.IsNullOrEmpty(value)) return IPAddress.Loopback;
+        return IPAddress.TryParse(value, out var address)
+            ? address
+            : throw new InvalidOperationException($"Setting Orleans__AdvertisedIP must be an IP address, not '{value}'.");
+    }
+
+    public static WebApplication MapSiloEndpoints(this WebApplication app)
+    {
+        app.MapHealthEndpoints();
+        app.MapOrleansDashboard(routePrefix: "/dashboard");
+        return app;
+    }
+}
+
+/// <summary>Ready only while this silo is an active member of the cluster.</summary>
+internal sealed class SiloMembershipHealthCheck(IClusterMembershipService membership, ILocalSiloDetails silo) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var status = membership.CurrentSnapshot.GetSiloStatus(silo.SiloAddress);
+        return Task.FromResult(status == SiloStatus.Active
+            ? HealthCheckResult.Healthy()
+            : HealthCheckResult.Unhealthy($"Silo is {status} in the cluster"));
+    }
+}
