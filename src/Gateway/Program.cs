@@ -1,1 +1,12 @@
-namespace DirectorySync.Gateway; public static class Program { public static void Main() {} }
+using DirectorySync.Gateway;
+using DirectorySync.Hosting;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddDirectorySyncGateway(ClusterSettings.From(builder.Configuration));
+
+var app = builder.Build();
+app.MapGatewayEndpoints();
+await app.RunAsync();
+
+/// <summary>Visible to the end-to-end tests, which host the gateway in-process.</summary>
+public partial class Program;

@@ -78,3 +78,9 @@ public interface IMaintenanceGrain : IGrainWithIntegerKey
     /// <summary>Drops tombstones and event log entries older than the retention period now.</summary>
     Task PurgeAsync();
 }
+
+/// <summary>Answers if some silo is reachable and running grains: what a gateway's readiness means.</summary>
+public interface IPingGrain : IGrainWithIntegerKey
+{
+    Task PingAsync();
+}

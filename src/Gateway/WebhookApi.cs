@@ -1,0 +1,122 @@
+using System.Buffers;
+using System.Diagnostics.Metrics;
+using System.IO.Pipelines;
+using DirectorySync.Events;
+using DirectorySync.Gateway.Webhooks;
+
+namespace DirectorySync.Gateway;
+
+/// <summary>
+/// <c>POST /webhooks/workos</c>: only genuine WorkOS events get past the signature check; each is acknowledged
+/// (200) only once its effect is durable, and every other answer says why: 413 too large, 401 not signed by
+/// WorkOS, 400 not an event, 503 try again later (WorkOS retries).
+/// </summary>
+public static partial class WebhookApi
+{
+    private static readonly Meter Meter = new("DirectorySync.Gateway");
+    private static readonly Counter<long> Responses = Meter.CreateCounter<long>("directorysync.webhooks", description: "Webhook answers by result");
+
+    public static IEndpointRouteBuilder MapWebhookApi(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapPost("/webhooks/workos", ReceiveAsync);
+        return endpoints;
+    }
+
+    private static async Task<IResult> ReceiveAsync(
+        HttpContext context, WebhookOptions options, WebhookSignature signature, IGrainFactory grains, ILoggerFactory loggers)
+    {
+        var logger = loggers.CreateLogger(typeof(WebhookApi));
+        if (context.Request.ContentLength > options.MaxBodyBytes) return Answer(StatusCodes.Status413PayloadTooLarge, "body too large");
+        var body = await ReadBodyAsync(context.Request.BodyReader, options.MaxBodyBytes, context.RequestAborted);
+        if (body is null) return Answer(StatusCodes.Status413PayloadTooLarge, "body too large");
+
+        var check = signature.Verify(context.Request.Headers[WebhookSignature.HeaderName], body);
+        if (!check.IsValid)
+        {
+            LogRejected(logger, check.Reason, context.Connection.RemoteIpAddress?.ToString());
+            return Answer(StatusCodes.Status401Unauthorized, check.Reason);
+        }
+        if (options.NullEndpoint) return Answer(StatusCodes.Status200OK, "verified");
+
+        switch (WorkOSEventParser.Parse(body))
+        {
+            case ParsedWebhook.NotAnEnvelope notAnEvent:
+                LogNotAnEvent(logger, notAnEvent.Reason);
+                return Answer(StatusCodes.Status400BadRequest, notAnEvent.Reason);
+            case ParsedWebhook.Ignored ignored:
+                LogIgnored(logger, ignored.EventType, ignored.EventId);
+                return Answer(StatusCodes.Status200OK, "ignored");
+            case ParsedWebhook.DeadLettered dead:
+                return await ApplyAsync(logger, dead.Letter.EventId, options, async () =>
+                {
+                    await grains.GetGrain<IDeadLetterGrain>(0).RecordAsync(dead.Letter);
+                    return ApplyOutcome.DeadLettered;
+                });
+            case ParsedWebhook.Applicable applicable:
+                return await ApplyAsync(logger, applicable.Event.EventId, options,
+                    () => EventRouting.ApplyAsync(grains, applicable.Event));
+            default:
+                throw new InvalidOperationException("Unknown parse result");
+        }
+    }
+
+    private static async Task<IResult> ApplyAsync(ILogger logger, string eventId, WebhookOptions options, Func<Task<ApplyOutcome>> apply)
+    {
+        try
+        {
+            var outcome = await apply().WaitAsync(options.ApplyTimeout);
+            return Answer(StatusCodes.Status200OK, outcome switch
+            {
+                ApplyOutcome.Applied => "applied",
+                ApplyOutcome.Duplicate => "duplicate",
+                ApplyOutcome.Stale => "stale",
+                _ => "dead_letter",
+            });
+        }
+        catch (Exception e)
+        {
+            // Not durable, so not acknowledged: WorkOS retries. The event itself was fine (it parsed and verified).
+            LogUnavailable(logger, e, eventId, e.GetType().Name);
+            return Answer(StatusCodes.Status503ServiceUnavailable, "temporarily unable to apply the event; retry later");
+        }
+    }
+
+    /// <summary>The raw bytes (the signature covers them exactly), or null past the limit.</summary>
+    private static async Task<byte[]?> ReadBodyAsync(PipeReader reader, long maxBytes, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var read = await reader.ReadAsync(cancellationToken);
+            if (read.Buffer.Length > maxBytes)
+            {
+                reader.AdvanceTo(read.Buffer.End);
+                return null;
+            }
+            if (read.IsCompleted)
+            {
+                var body = read.Buffer.ToArray();
+                reader.AdvanceTo(read.Buffer.End);
+                return body;
+            }
+            reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+        }
+    }
+
+    private static IResult Answer(int status, string text)
+    {
+        Responses.Add(1, new KeyValuePair<string, object?>("status", status));
+        return Results.Text(text, statusCode: status);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook rejected: {Reason} (from {RemoteAddress})")]
+    private static partial void LogRejected(ILogger logger, string reason, string? remoteAddress);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Signed webhook is not an event envelope: {Reason}")]
+    private static partial void LogNotAnEvent(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ignored event type {EventType} ({EventId})")]
+    private static partial void LogIgnored(ILogger logger, string eventType, string eventId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Event {EventId} not applied ({ErrorType}); answered 503 so WorkOS retries")]
+    private static partial void LogUnavailable(ILogger logger, Exception exception, string eventId, string errorType);
+}
