@@ -1,0 +1,407 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using System.Text.Unicode;
+using DirectorySync.Events;
+using static DirectorySync.Gateway.Webhooks.ParsedWebhook;
+
+namespace DirectorySync.Gateway.Webhooks;
+
+/// <summary>
+/// Turns a verified webhook body into a <see cref="SyncEvent"/>, or says why it is not one. Never throws.
+/// Fields WorkOS documents with a type are read strictly: a wrong type dead-letters the event and names the field.
+/// Values inside <c>custom_attributes</c>, whose shape each customer's directory decides, are read leniently:
+/// a wrong type there counts as absent.
+/// </summary>
+public static class WorkOSEventParser
+{
+    // created_at is usually ISO-8601 with ms and Z, but a docs sample has "2023-04-28 20:05:31.093" (no zone: UTC).
+    private static readonly string[] TimestampFormats = ["yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd' 'HH:mm:ss.FFFFFFFK"];
+
+    public static ParsedWebhook Parse(ReadOnlySpan<byte> body)
+    {
+        if (!Utf8.IsValid(body))
+        {
+            return new NotAnEnvelope("body is not valid UTF-8");
+        }
+
+        if (!body.TrimStart(" \t\r\n"u8).StartsWith("{"u8))
+        {
+            return new NotAnEnvelope("body is not a JSON object");
+        }
+
+        EventEnvelope? envelope;
+        try
+        {
+            envelope = JsonSerializer.Deserialize(body, WorkOSJsonContext.Default.EventEnvelope);
+        }
+        catch (JsonException e)
+        {
+            // Also the answer past 64 levels of nesting, the serializer's default limit, which no WorkOS payload reaches.
+            return new NotAnEnvelope(e.Path is "$.id" or "$.event"
+                ? $"{e.Path[2..]} is not a valid string"
+                : $"body is not readable JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})");
+        }
+
+        if (string.IsNullOrEmpty(envelope?.Id) || envelope.Id.Contains('\0'))
+        {
+            return new NotAnEnvelope("no usable string id");
+        }
+
+        if (string.IsNullOrEmpty(envelope.Event) || envelope.Event.Contains('\0'))
+        {
+            return new NotAnEnvelope("no usable string event");
+        }
+
+        return KindOf(envelope.Event) is { } kind
+            ? ReadSyncEvent(envelope.Id, envelope.Event, kind, envelope, body)
+            : new Ignored(envelope.Id, envelope.Event);
+    }
+
+    private static SyncEventKind? KindOf(string eventType) => eventType switch
+    {
+        "dsync.activated" => SyncEventKind.DirectoryActivated,
+        "dsync.deleted" => SyncEventKind.DirectoryDeleted,
+        "dsync.user.created" => SyncEventKind.UserCreated,
+        "dsync.user.updated" => SyncEventKind.UserUpdated,
+        "dsync.user.deleted" => SyncEventKind.UserDeleted,
+        "dsync.group.created" => SyncEventKind.GroupCreated,
+        "dsync.group.updated" => SyncEventKind.GroupUpdated,
+        "dsync.group.deleted" => SyncEventKind.GroupDeleted,
+        "dsync.group.user_added" => SyncEventKind.GroupUserAdded,
+        "dsync.group.user_removed" => SyncEventKind.GroupUserRemoved,
+        _ => null,
+    };
+
+    private static ParsedWebhook ReadSyncEvent(string eventId, string eventType, SyncEventKind kind, EventEnvelope envelope, ReadOnlySpan<byte> body)
+    {
+        var payload = Encoding.UTF8.GetString(body);
+
+        // First, because the payload and every field are stored in Postgres, and because it rules out the lone surrogates
+        // that would make JsonElement.GetString throw below. The object id is not read: it may be the offending string.
+        if (FindUnstorableText(body) is { } unstorable)
+        {
+            return new DeadLettered(new DeadLetter(eventId, eventType, null, null, unstorable, payload));
+        }
+
+        var createdAt = ReadTimestamp(envelope.CreatedAt);
+        var data = envelope.Data;
+        string? failure;
+        if (createdAt is null)
+        {
+            failure = TimestampProblem(envelope.CreatedAt);
+        }
+        else if (data.ValueKind != JsonValueKind.Object)
+        {
+            failure = "data is missing or not an object";
+        }
+        else if (TryReadObject(new SyncEvent(eventId, eventType, kind, createdAt.Value, payload), data, out var syncEvent, out failure))
+        {
+            return new Applicable(syncEvent);
+        }
+
+        return new DeadLettered(new DeadLetter(eventId, eventType, ObjectIdOf(kind, data), createdAt, failure, payload));
+    }
+
+    /// <summary>Reads <paramref name="data"/> as the object <paramref name="shell"/>'s kind carries, and puts it in.</summary>
+    private static bool TryReadObject(
+        SyncEvent shell, JsonElement data, [NotNullWhen(true)] out SyncEvent? syncEvent, [NotNullWhen(false)] out string? failure)
+    {
+        syncEvent = shell.Kind switch
+        {
+            SyncEventKind.DirectoryActivated or SyncEventKind.DirectoryDeleted =>
+                TryReadDirectory(data, shell.Kind, out var directory, out failure) ? shell with { Directory = directory } : null,
+            SyncEventKind.UserCreated or SyncEventKind.UserUpdated or SyncEventKind.UserDeleted =>
+                TryReadUser(data, out var user, out failure) ? shell with { User = user } : null,
+            SyncEventKind.GroupCreated or SyncEventKind.GroupUpdated or SyncEventKind.GroupDeleted =>
+                TryReadGroup(data, out var group, out failure) ? shell with { Group = group } : null,
+            _ => TryReadMembership(data, out var membership, out failure) ? shell with { Membership = membership } : null,
+        };
+        return syncEvent is not null;
+    }
+
+    private static bool TryReadDirectory(
+        JsonElement data, SyncEventKind kind, [NotNullWhen(true)] out DirectoryData? directory, [NotNullWhen(false)] out string? failure)
+    {
+        directory = null;
+        if (!TryDeserialize(data, WorkOSJsonContext.Default.DirectoryPayload, "data", out var dto, out failure))
+        {
+            return false;
+        }
+
+        if (IsBlank(dto.Id))
+        {
+            failure = "data.id is missing";
+            return false;
+        }
+
+        // The event itself says what happened when a payload leaves the state out.
+        var state = IsBlank(dto.State)
+            ? kind == SyncEventKind.DirectoryActivated ? DirectoryStates.Active : DirectoryStates.Deleting
+            : NormaliseDirectoryState(dto.State);
+        var domains = (dto.Domains ?? []).Select(d => d?.Domain).OfType<string>().Where(d => !IsBlank(d)).ToArray();
+        directory = new DirectoryData(dto.Id, dto.OrganizationId, dto.Name, dto.Type, state, domains);
+        return true;
+    }
+
+    private static bool TryReadUser(JsonElement data, [NotNullWhen(true)] out DirectoryUser? user, [NotNullWhen(false)] out string? failure)
+    {
+        user = null;
+        if (!TryDeserialize(data, WorkOSJsonContext.Default.UserPayload, "data", out var dto, out failure)
+            || !TryRequire(dto.Id, "data.id", out failure)
+            || !TryRequire(dto.DirectoryId, "data.directory_id", out failure)
+            || !TryRequire(dto.State, "data.state", out failure)
+            || !TryReadAttributes(dto.CustomAttributes, "data.custom_attributes", out var customAttributes, out failure)
+            || !TryReadAttributes(dto.RawAttributes, "data.raw_attributes", out var rawAttributes, out failure))
+        {
+            return false;
+        }
+
+        // Two payload generations: before 2026-04-15 emails, username and job_title were top-level; now they live in
+        // custom_attributes. The top-level value wins when both are present.
+        var custom = dto.CustomAttributes;
+        var email = NonBlank(dto.Email) ?? PrimaryEmail(dto.Emails) ?? PrimaryEmail(EmailsIn(custom));
+        var username = NonBlank(dto.Username) ?? StringIn(custom, "username");
+        var jobTitle = NonBlank(dto.JobTitle) ?? StringIn(custom, "job_title");
+
+        user = new DirectoryUser(
+            dto.Id!, dto.DirectoryId!, dto.OrganizationId, dto.IdpId, email, dto.FirstName, dto.LastName, username, jobTitle,
+            NormaliseUserState(dto.State!), RoleSlugs(dto), customAttributes, rawAttributes);
+        return true;
+    }
+
+    private static bool TryReadGroup(JsonElement data, [NotNullWhen(true)] out DirectoryGroup? group, [NotNullWhen(false)] out string? failure)
+    {
+        group = null;
+        if (!TryDeserialize(data, WorkOSJsonContext.Default.GroupPayload, "data", out var dto, out failure)
+            || !TryRequire(dto.Id, "data.id", out failure)
+            || !TryRequire(dto.DirectoryId, "data.directory_id", out failure)
+            || !TryReadAttributes(dto.RawAttributes, "data.raw_attributes", out var rawAttributes, out failure))
+        {
+            return false;
+        }
+
+        group = new DirectoryGroup(dto.Id!, dto.DirectoryId!, dto.OrganizationId, dto.IdpId, dto.Name, rawAttributes);
+        return true;
+    }
+
+    private static bool TryReadMembership(
+        JsonElement data, [NotNullWhen(true)] out GroupMembership? membership, [NotNullWhen(false)] out string? failure)
+    {
+        membership = null;
+        if (!TryDeserialize(data, WorkOSJsonContext.Default.MembershipPayload, "data", out var dto, out failure)
+            || !TryRequire(dto.User?.Id, "data.user.id", out failure)
+            || !TryRequire(dto.Group?.Id, "data.group.id", out failure))
+        {
+            return false;
+        }
+
+        // Membership events carry the directory at the top of data; the user's and group's own are the same directory.
+        var directoryId = NonBlank(dto.DirectoryId) ?? NonBlank(dto.User!.DirectoryId) ?? NonBlank(dto.Group!.DirectoryId);
+        if (!TryRequire(directoryId, "data.directory_id", out failure))
+        {
+            return false;
+        }
+
+        membership = new GroupMembership(directoryId!, dto.User!.Id!, dto.Group!.Id!);
+        return true;
+    }
+
+    private static bool TryDeserialize<T>(
+        JsonElement data, JsonTypeInfo<T> shape, string path, [NotNullWhen(true)] out T? value, [NotNullWhen(false)] out string? failure)
+        where T : class
+    {
+        try
+        {
+            value = data.Deserialize(shape);
+        }
+        catch (JsonException e)
+        {
+            // data is already known to be valid JSON, so the only thing left to go wrong is a value of the wrong type.
+            value = null;
+            failure = $"{path}{e.Path?.TrimStart('$')} has the wrong JSON type";
+            return false;
+        }
+
+        failure = value is null ? $"{path} is not an object" : null;
+        return value is not null;
+    }
+
+    private static bool TryRequire(string? value, string path, [NotNullWhen(false)] out string? failure)
+    {
+        failure = IsBlank(value) ? $"{path} is missing" : null;
+        return failure is null;
+    }
+
+    /// <summary>custom_attributes and raw_attributes are stored verbatim (jsonb); absent or null is the empty object.</summary>
+    private static bool TryReadAttributes(JsonElement attributes, string path, out string json, [NotNullWhen(false)] out string? failure)
+    {
+        (json, failure) = attributes.ValueKind switch
+        {
+            JsonValueKind.Undefined or JsonValueKind.Null => ("{}", null),
+            JsonValueKind.Object => (attributes.GetRawText(), null),
+            _ => ("{}", $"{path} is not an object"),
+        };
+        return failure is null;
+    }
+
+    private static IReadOnlyList<string> RoleSlugs(UserPayload dto)
+    {
+        var slugs = new List<string>();
+        foreach (var role in (dto.Roles ?? []).Prepend(dto.Role))
+        {
+            if (NonBlank(role?.Slug) is { } slug && !slugs.Contains(slug))
+            {
+                slugs.Add(slug);
+            }
+        }
+
+        return slugs;
+    }
+
+    private static string? PrimaryEmail(IEnumerable<EmailPayload?>? emails)
+    {
+        string? first = null;
+        foreach (var entry in emails ?? [])
+        {
+            if (NonBlank(entry?.Value) is not { } address)
+            {
+                continue;
+            }
+
+            if (entry!.Primary == true)
+            {
+                return address;
+            }
+
+            first ??= address;
+        }
+
+        return first;
+    }
+
+    private static IEnumerable<EmailPayload> EmailsIn(JsonElement customAttributes)
+    {
+        if (customAttributes.ValueKind != JsonValueKind.Object
+            || !customAttributes.TryGetProperty("emails", out var emails)
+            || emails.ValueKind != JsonValueKind.Array)
+        {
+            yield break;
+        }
+
+        foreach (var entry in emails.EnumerateArray())
+        {
+            yield return new EmailPayload(StringIn(entry, "value"), BooleanIn(entry, "primary"));
+        }
+    }
+
+    private static string? StringIn(JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object
+        && element.TryGetProperty(name, out var value)
+        && value.ValueKind == JsonValueKind.String
+            ? NonBlank(value.GetString())
+            : null;
+
+    private static bool? BooleanIn(JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value)
+            ? value.ValueKind switch { JsonValueKind.True => true, JsonValueKind.False => false, _ => null }
+            : null;
+
+    /// <summary>Best effort, for the dead letter: the id of the object the event was about, when it can be read.</summary>
+    private static string? ObjectIdOf(SyncEventKind kind, JsonElement data)
+    {
+        if (kind is not (SyncEventKind.GroupUserAdded or SyncEventKind.GroupUserRemoved))
+        {
+            return StringIn(data, "id");
+        }
+
+        var groupId = data.ValueKind == JsonValueKind.Object && data.TryGetProperty("group", out var group) ? StringIn(group, "id") : null;
+        var userId = data.ValueKind == JsonValueKind.Object && data.TryGetProperty("user", out var user) ? StringIn(user, "id") : null;
+        return groupId is not null && userId is not null ? MembershipKey.For(groupId, userId) : null;
+    }
+
+    private static DateTimeOffset? ReadTimestamp(JsonElement createdAt) =>
+        createdAt.ValueKind == JsonValueKind.String
+        && DateTimeOffset.TryParseExact(
+            createdAt.GetString(), TimestampFormats, CultureInfo.InvariantCulture,
+            DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
+            ? at
+            : null;
+
+    private static string TimestampProblem(JsonElement createdAt) => createdAt.ValueKind switch
+    {
+        JsonValueKind.Undefined or JsonValueKind.Null => "created_at is missing",
+        JsonValueKind.String => "created_at is not an ISO-8601 time",
+        _ => "created_at is not a string",
+    };
+
+    private static string NormaliseUserState(string state) => state.Trim().ToLowerInvariant() switch
+    {
+        "suspended" => UserStates.Inactive,
+        var other => other,
+    };
+
+    // The REST API says linked/unlinked where events say active/inactive.
+    private static string NormaliseDirectoryState(string state) => state.Trim().ToLowerInvariant() switch
+    {
+        "linked" => DirectoryStates.Active,
+        "unlinked" => DirectoryStates.Inactive,
+        var other => other,
+    };
+
+    /// <summary>
+    /// Postgres text and jsonb cannot hold U+0000 or half a surrogate pair. Valid UTF-8 JSON can only carry them as
+    /// <c>\u</c> escapes, so the raw bytes are scanned for those escapes; the answer names the byte offset in the body.
+    /// </summary>
+    private static string? FindUnstorableText(ReadOnlySpan<byte> json)
+    {
+        var at = json.IndexOf((byte)'\\');
+        while (at >= 0 && at + 1 < json.Length)
+        {
+            // In valid JSON a backslash only occurs inside a string and always starts an escape: skip the whole escape,
+            // so the second backslash of "\\" is never mistaken for the start of another.
+            var next = at + 2;
+            if (json[at + 1] == (byte)'u' && TryReadEscapedUnit(json, at, out var unit))
+            {
+                next = at + 6;
+                if (unit == 0)
+                {
+                    return $"a string holds U+0000 (byte {at}), which Postgres cannot store";
+                }
+
+                if (char.IsHighSurrogate(unit) && TryReadEscapedUnit(json, next, out var low) && char.IsLowSurrogate(low))
+                {
+                    next += 6;
+                }
+                else if (char.IsSurrogate(unit))
+                {
+                    return $"a string holds an unpaired UTF-16 surrogate (byte {at}), which Postgres cannot store";
+                }
+            }
+
+            var rest = json[Math.Min(next, json.Length)..].IndexOf((byte)'\\');
+            at = rest < 0 ? -1 : next + rest;
+        }
+
+        return null;
+    }
+
+    private static bool TryReadEscapedUnit(ReadOnlySpan<byte> json, int at, out char unit)
+    {
+        unit = '\0';
+        if (at + 6 > json.Length || json[at] != (byte)'\\' || json[at + 1] != (byte)'u'
+            || !ushort.TryParse(json.Slice(at + 2, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var value))
+        {
+            return false;
+        }
+
+        unit = (char)value;
+        return true;
+    }
+
+    private static bool IsBlank([NotNullWhen(false)] string? value) => string.IsNullOrWhiteSpace(value);
+
+    private static string? NonBlank(string? value) => IsBlank(value) ? null : value;
+}
