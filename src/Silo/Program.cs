@@ -3,8 +3,16 @@ using DirectorySync.Silo;
 
 var builder = WebApplication.CreateBuilder(args);
 var settings = ClusterSettings.From(builder.Configuration);
-builder.AddDirectorySyncSilo(settings);
 
+// `migrate`: apply the schema and exit, for operators who run migrations themselves (then set Database__Migrate=false).
+if (args.Contains("migrate"))
+{
+    await SiloExtensions.MigrateDatabaseAsync(settings, builder.Configuration, force: true);
+    return;
+}
+
+builder.AddDirectorySyncSilo(settings);
 var app = builder.Build();
 app.MapSiloEndpoints();
+await SiloExtensions.MigrateDatabaseAsync(settings, builder.Configuration, force: false);
 await app.RunAsync();

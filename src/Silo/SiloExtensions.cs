@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Net;
 using DirectorySync.Hosting;
+using DirectorySync.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 using Orleans.Configuration;
@@ -62,6 +63,16 @@ public static class SiloExtensions
         return IPAddress.TryParse(value, out var address)
             ? address
             : throw new InvalidOperationException($"Setting Orleans__AdvertisedIP must be an IP address, not '{value}'.");
+    }
+
+    /// <summary>Applies pending sql/ scripts (unless <c>Database__Migrate=false</c>), before Orleans needs its tables.</summary>
+    public static async Task MigrateDatabaseAsync(ClusterSettings settings, IConfiguration configuration, bool force)
+    {
+        if (!force && !configuration.GetValue("Database:Migrate", true)) return;
+        using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(o => o.SingleLine = true));
+        var applied = await new SchemaMigrator(loggers.CreateLogger<SchemaMigrator>())
+            .MigrateAsync(settings.ConnectionString, CancellationToken.None);
+        loggers.CreateLogger("DirectorySync.Silo").LogInformation("Schema up to date ({Applied} script(s) applied)", applied);
     }
 
     public static WebApplication MapSiloEndpoints(this WebApplication app)
