@@ -126,14 +126,9 @@ public static class WorkOSEventParser
         JsonElement data, SyncEventKind kind, [NotNullWhen(true)] out DirectoryData? directory, [NotNullWhen(false)] out string? failure)
     {
         directory = null;
-        if (!TryDeserialize(data, WorkOSJsonContext.Default.DirectoryPayload, "data", out var dto, out failure))
+        if (!TryDeserialize(data, WorkOSJsonContext.Default.DirectoryPayload, out var dto, out failure)
+            || !TryRequire(dto.Id, "data.id", out failure))
         {
-            return false;
-        }
-
-        if (IsBlank(dto.Id))
-        {
-            failure = "data.id is missing";
             return false;
         }
 
@@ -149,7 +144,7 @@ public static class WorkOSEventParser
     private static bool TryReadUser(JsonElement data, [NotNullWhen(true)] out DirectoryUser? user, [NotNullWhen(false)] out string? failure)
     {
         user = null;
-        if (!TryDeserialize(data, WorkOSJsonContext.Default.UserPayload, "data", out var dto, out failure)
+        if (!TryDeserialize(data, WorkOSJsonContext.Default.UserPayload, out var dto, out failure)
             || !TryRequire(dto.Id, "data.id", out failure)
             || !TryRequire(dto.DirectoryId, "data.directory_id", out failure)
             || !TryRequire(dto.State, "data.state", out failure)
@@ -167,15 +162,15 @@ public static class WorkOSEventParser
         var jobTitle = NonBlank(dto.JobTitle) ?? StringIn(custom, "job_title");
 
         user = new DirectoryUser(
-            dto.Id!, dto.DirectoryId!, dto.OrganizationId, dto.IdpId, email, dto.FirstName, dto.LastName, username, jobTitle,
-            NormaliseUserState(dto.State!), RoleSlugs(dto), customAttributes, rawAttributes);
+            dto.Id, dto.DirectoryId, dto.OrganizationId, dto.IdpId, email, dto.FirstName, dto.LastName, username, jobTitle,
+            NormaliseUserState(dto.State), RoleSlugs(dto), customAttributes, rawAttributes);
         return true;
     }
 
     private static bool TryReadGroup(JsonElement data, [NotNullWhen(true)] out DirectoryGroup? group, [NotNullWhen(false)] out string? failure)
     {
         group = null;
-        if (!TryDeserialize(data, WorkOSJsonContext.Default.GroupPayload, "data", out var dto, out failure)
+        if (!TryDeserialize(data, WorkOSJsonContext.Default.GroupPayload, out var dto, out failure)
             || !TryRequire(dto.Id, "data.id", out failure)
             || !TryRequire(dto.DirectoryId, "data.directory_id", out failure)
             || !TryReadAttributes(dto.RawAttributes, "data.raw_attributes", out var rawAttributes, out failure))
@@ -183,7 +178,7 @@ public static class WorkOSEventParser
             return false;
         }
 
-        group = new DirectoryGroup(dto.Id!, dto.DirectoryId!, dto.OrganizationId, dto.IdpId, dto.Name, rawAttributes);
+        group = new DirectoryGroup(dto.Id, dto.DirectoryId, dto.OrganizationId, dto.IdpId, dto.Name, rawAttributes);
         return true;
     }
 
@@ -191,7 +186,7 @@ public static class WorkOSEventParser
         JsonElement data, [NotNullWhen(true)] out GroupMembership? membership, [NotNullWhen(false)] out string? failure)
     {
         membership = null;
-        if (!TryDeserialize(data, WorkOSJsonContext.Default.MembershipPayload, "data", out var dto, out failure)
+        if (!TryDeserialize(data, WorkOSJsonContext.Default.MembershipPayload, out var dto, out failure)
             || !TryRequire(dto.User?.Id, "data.user.id", out failure)
             || !TryRequire(dto.Group?.Id, "data.group.id", out failure))
         {
@@ -199,18 +194,18 @@ public static class WorkOSEventParser
         }
 
         // Membership events carry the directory at the top of data; the user's and group's own are the same directory.
-        var directoryId = NonBlank(dto.DirectoryId) ?? NonBlank(dto.User!.DirectoryId) ?? NonBlank(dto.Group!.DirectoryId);
+        var directoryId = NonBlank(dto.DirectoryId) ?? NonBlank(dto.User.DirectoryId) ?? NonBlank(dto.Group.DirectoryId);
         if (!TryRequire(directoryId, "data.directory_id", out failure))
         {
             return false;
         }
 
-        membership = new GroupMembership(directoryId!, dto.User!.Id!, dto.Group!.Id!);
+        membership = new GroupMembership(directoryId, dto.User.Id, dto.Group.Id);
         return true;
     }
 
     private static bool TryDeserialize<T>(
-        JsonElement data, JsonTypeInfo<T> shape, string path, [NotNullWhen(true)] out T? value, [NotNullWhen(false)] out string? failure)
+        JsonElement data, JsonTypeInfo<T> shape, [NotNullWhen(true)] out T? value, [NotNullWhen(false)] out string? failure)
         where T : class
     {
         try
@@ -221,15 +216,15 @@ public static class WorkOSEventParser
         {
             // data is already known to be valid JSON, so the only thing left to go wrong is a value of the wrong type.
             value = null;
-            failure = $"{path}{e.Path?.TrimStart('$')} has the wrong JSON type";
+            failure = $"data{e.Path?.TrimStart('$')} has the wrong JSON type";
             return false;
         }
 
-        failure = value is null ? $"{path} is not an object" : null;
+        failure = value is null ? "data is not an object" : null;
         return value is not null;
     }
 
-    private static bool TryRequire(string? value, string path, [NotNullWhen(false)] out string? failure)
+    private static bool TryRequire([NotNullWhen(true)] string? value, string path, [NotNullWhen(false)] out string? failure)
     {
         failure = IsBlank(value) ? $"{path} is missing" : null;
         return failure is null;
