@@ -227,7 +227,7 @@ public sealed partial class MirrorStore(
 
         await using var read = new NpgsqlBatch(connection, transaction);
         read.BatchCommands.Add(Command("SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k", lockKeys));
-        read.BatchCommands.Add(Command("SELECT event_id FROM event_log WHERE event_id = ANY($1)", events.Select(e => e.EventId).ToArray()));
+        read.BatchCommands.Add(Command("SELECT event_id FROM event_log WHERE event_id = ANY($1)", (object)events.Select(e => e.EventId).ToArray()));
         read.BatchCommands.Add(Command("SELECT * FROM sync_read_state($1, $2, $3, $4, $5)",
             directoryIds, userIds, groupIds, pairs.Select(p => p.GroupId).ToArray(), pairs.Select(p => p.UserId).ToArray()));
 
@@ -287,6 +287,7 @@ public sealed partial class MirrorStore(
         return unchecked((long)hash);
     }
 
+    /// <remarks>Pass a lone reference-type array as <c>(object)array</c>, or C# spreads it into several parameters.</remarks>
     private static NpgsqlBatchCommand Command(string sql, params object[] values)
     {
         var command = new NpgsqlBatchCommand(sql);
