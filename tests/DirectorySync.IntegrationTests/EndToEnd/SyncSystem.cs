@@ -1,0 +1,111 @@
+using DirectorySync.Gateway;
+using DirectorySync.Hosting;
+using DirectorySync.Silo;
+using DirectorySync.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace DirectorySync.IntegrationTests.EndToEnd;
+
+/// <summary>
+/// The product as it runs, in this process: silos and a gateway built by the hosts' own wiring, on their own loopback
+/// ports, one fresh Postgres database, real HTTP in front.
+/// </summary>
+public sealed class SyncSystem : IAsyncDisposable
+{
+    public const string Secret = "whsec_end_to_end_test";
+
+    private readonly List<WebApplication> _silos = [];
+    private WebApplication? _gateway;
+    private readonly Dictionary<string, string?> _settings;
+
+    private SyncSystem(string connectionString, Dictionary<string, string?> settings)
+    {
+        ConnectionString = connectionString;
+        _settings = settings;
+    }
+
+    public string ConnectionString { get; }
+
+    public Uri WebhookUrl { get; private set; } = new("http://127.0.0.1/");
+
+    public Uri GatewayUrl { get; private set; } = new("http://127.0.0.1/");
+
+    public IReadOnlyList<WebApplication> Silos => _silos;
+
+    /// <summary>Starts one silo and the gateway. <paramref name="settings"/> adds or overrides configuration.</summary>
+    public static async Task<SyncSystem> StartAsync(string name, IDictionary<string, string?>? settings = null)
+    {
+        var connectionString = await PostgresServer.Shared.CreateDatabaseAsync(name);
+        var all = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = connectionString,
+            ["Orleans:ClusterId"] = name,
+            ["Orleans:ServiceId"] = name,
+            ["WORKOS_WEBHOOK_SECRET"] = Secret,
+            ["Webhooks:ApplyTimeoutSeconds"] = "10",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
+        var system = new SyncSystem(connectionString, all);
+        await system.StartSiloAsync();
+        await system.StartGatewayAsync();
+        return system;
+    }
+
+    public async Task<WebApplication> StartSiloAsync()
+    {
+        var builder = Builder(new Dictionary<string, string?>
+        {
+            ["Orleans:SiloPort"] = TestSilo.FreeLoopbackPort().ToString(),
+            ["Orleans:GatewayPort"] = TestSilo.FreeLoopbackPort().ToString(),
+        });
+        var settings = ClusterSettings.From(builder.Configuration);
+        builder.AddDirectorySyncSilo(settings);
+        var silo = builder.Build();
+        silo.MapSiloEndpoints();
+        await silo.StartAsync();
+        _silos.Add(silo);
+        return silo;
+    }
+
+    public async Task StopSiloAsync(WebApplication silo)
+    {
+        await silo.StopAsync();
+        await silo.DisposeAsync();
+        _silos.Remove(silo);
+    }
+
+    private async Task StartGatewayAsync()
+    {
+        var builder = Builder([]);
+        builder.AddDirectorySyncGateway(ClusterSettings.From(builder.Configuration));
+        _gateway = builder.Build();
+        _gateway.MapGatewayEndpoints();
+        await _gateway.StartAsync();
+        GatewayUrl = new Uri(_gateway.Urls.Single());
+        WebhookUrl = new Uri(GatewayUrl, "/webhooks/workos");
+    }
+
+    private WebApplicationBuilder Builder(Dictionary<string, string?> extra)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(_settings).AddInMemoryCollection(extra);
+        builder.WebHost.UseUrls($"http://127.0.0.1:{TestSilo.FreeLoopbackPort()}");
+        builder.Logging.ClearProviders();
+        return builder;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_gateway is not null)
+        {
+            await _gateway.StopAsync();
+            await _gateway.DisposeAsync();
+        }
+        foreach (var silo in _silos.ToArray()) await StopSiloAsync(silo);
+    }
+}
