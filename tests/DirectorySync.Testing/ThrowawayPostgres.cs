@@ -159,7 +159,7 @@ internal sealed class ThrowawayPostgres : IDisposable
             .GetAwaiter().GetResult();
     }
 
-    private static bool IsAlive(int pid)
+    internal static bool IsAlive(int pid)
     {
         try
         {
