@@ -32,8 +32,20 @@ CREATE TABLE orleans_membership (
     PRIMARY KEY (deployment_id, address, port, generation)
 );
 
--- Adds a member if the caller's view (expected_version) is still current, bumping the version with it.
--- Locking the version row first serializes every versioned write of one cluster; nothing is changed on a miss.
+-- The gate of every versioned write: locks the cluster's version row if it is still at the version the caller
+-- read, so concurrent writers of one cluster queue here and all but the first find the version moved on.
+CREATE FUNCTION orleans_membership_lock_version(cluster text, expected_version int)
+RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM orleans_membership_versions
+    WHERE deployment_id = cluster AND version = expected_version
+    FOR UPDATE;
+    RETURN FOUND;
+END;
+$$;
+
+-- Adds a member if the caller's view is current, bumping the version with it; changes nothing otherwise.
 CREATE FUNCTION orleans_membership_insert(
     cluster          text,
     expected_version int,
@@ -49,10 +61,7 @@ CREATE FUNCTION orleans_membership_insert(
 RETURNS boolean
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM 1 FROM orleans_membership_versions
-    WHERE deployment_id = cluster AND version = expected_version
-    FOR UPDATE;
-    IF NOT FOUND THEN
+    IF NOT orleans_membership_lock_version(cluster, expected_version) THEN
         RETURN false;
     END IF;
 
@@ -65,13 +74,12 @@ BEGIN
         RETURN false;
     END IF;
 
-    UPDATE orleans_membership_versions SET version = version + 1, changed_at = now()
-    WHERE deployment_id = cluster;
+    UPDATE orleans_membership_versions SET version = version + 1, changed_at = now() WHERE deployment_id = cluster;
     RETURN true;
 END;
 $$;
 
--- Changes a member's status, suspicions and heartbeat if the caller's view is still current (same rules as insert).
+-- Changes a member's status, suspicions and heartbeat if the caller's view is current (same rules as insert).
 CREATE FUNCTION orleans_membership_update(
     cluster          text,
     expected_version int,
@@ -84,10 +92,7 @@ CREATE FUNCTION orleans_membership_update(
 RETURNS boolean
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM 1 FROM orleans_membership_versions
-    WHERE deployment_id = cluster AND version = expected_version
-    FOR UPDATE;
-    IF NOT FOUND THEN
+    IF NOT orleans_membership_lock_version(cluster, expected_version) THEN
         RETURN false;
     END IF;
 
@@ -98,10 +103,30 @@ BEGIN
         RETURN false;
     END IF;
 
-    UPDATE orleans_membership_versions SET version = version + 1, changed_at = now()
-    WHERE deployment_id = cluster;
+    UPDATE orleans_membership_versions SET version = version + 1, changed_at = now() WHERE deployment_id = cluster;
     RETURN true;
 END;
+$$;
+
+-- Membership rows as the provider reads them. Every row carries the cluster's version, and the version row comes
+-- back alone (member columns null) when no member matches, because the provider takes the table version from the
+-- first row. Without a silo address: every member.
+CREATE FUNCTION orleans_membership_read(
+    cluster         text,
+    silo_address    text = NULL,
+    silo_port       int = NULL,
+    silo_generation int = NULL)
+RETURNS TABLE ("Version" int, "Address" text, "Port" int, "Generation" int, "SiloName" text, "HostName" text,
+               "Status" int, "ProxyPort" int, "SuspectTimes" text, "StartTime" timestamptz, "IAmAliveTime" timestamptz)
+LANGUAGE sql STABLE AS $$
+    SELECT v.version, m.address, m.port, m.generation, m.silo_name, m.host_name, m.status, m.proxy_port,
+           m.suspect_times, m.start_time, m.i_am_alive_time
+    FROM orleans_membership_versions v
+    LEFT JOIN orleans_membership m
+           ON m.deployment_id = v.deployment_id
+          AND (silo_address IS NULL
+               OR (m.address = silo_address AND m.port = silo_port AND m.generation = silo_generation))
+    WHERE v.deployment_id = cluster
 $$;
 
 INSERT INTO OrleansQuery (QueryKey, QueryText) VALUES
@@ -132,28 +157,12 @@ $q$),
     WHERE deployment_id = @DeploymentId AND address = @Address AND port = @Port AND generation = @Generation
 $q$),
 
--- The version row comes back even when the silo has no row (its member columns then null), because the provider
--- takes the table version from the first row.
 ('MembershipReadRowKey', $q$
-    SELECT v.version AS "Version",
-           m.address AS "Address", m.port AS "Port", m.generation AS "Generation",
-           m.silo_name AS "SiloName", m.host_name AS "HostName", m.status AS "Status", m.proxy_port AS "ProxyPort",
-           m.suspect_times AS "SuspectTimes", m.start_time AS "StartTime", m.i_am_alive_time AS "IAmAliveTime"
-    FROM orleans_membership_versions v
-    LEFT JOIN orleans_membership m
-           ON m.deployment_id = v.deployment_id
-          AND m.address = @Address AND m.port = @Port AND m.generation = @Generation
-    WHERE v.deployment_id = @DeploymentId
+    SELECT * FROM orleans_membership_read(@DeploymentId, @Address, @Port, @Generation)
 $q$),
 
 ('MembershipReadAllKey', $q$
-    SELECT v.version AS "Version",
-           m.address AS "Address", m.port AS "Port", m.generation AS "Generation",
-           m.silo_name AS "SiloName", m.host_name AS "HostName", m.status AS "Status", m.proxy_port AS "ProxyPort",
-           m.suspect_times AS "SuspectTimes", m.start_time AS "StartTime", m.i_am_alive_time AS "IAmAliveTime"
-    FROM orleans_membership_versions v
-    LEFT JOIN orleans_membership m ON m.deployment_id = v.deployment_id
-    WHERE v.deployment_id = @DeploymentId
+    SELECT * FROM orleans_membership_read(@DeploymentId)
 $q$),
 
 -- Clients list gateways with @Status = Active.

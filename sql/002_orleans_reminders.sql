@@ -19,35 +19,34 @@ CREATE TABLE orleans_reminders (
 -- Serves each silo's read of the reminders in its slice of the hash ring.
 CREATE INDEX idx_orleans_reminders_hash ON orleans_reminders (service_id, grain_hash);
 
+-- Reminders under the column names the provider reads, with the columns the queries filter on.
+CREATE VIEW orleans_reminder_entries AS
+SELECT service_id, grain_hash,
+       grain_id AS "GrainId", reminder_name AS "ReminderName", start_time AS "StartTime",
+       period_ms AS "Period", etag AS "Version"
+FROM orleans_reminders;
+
 INSERT INTO OrleansQuery (QueryKey, QueryText) VALUES
 
 ('ReadReminderRowsKey', $q$
-    SELECT grain_id AS "GrainId", reminder_name AS "ReminderName", start_time AS "StartTime",
-           period_ms AS "Period", etag AS "Version"
-    FROM orleans_reminders
-    WHERE service_id = @ServiceId AND grain_id = @GrainId
+    SELECT * FROM orleans_reminder_entries
+    WHERE service_id = @ServiceId AND "GrainId" = @GrainId
 $q$),
 
 ('ReadReminderRowKey', $q$
-    SELECT grain_id AS "GrainId", reminder_name AS "ReminderName", start_time AS "StartTime",
-           period_ms AS "Period", etag AS "Version"
-    FROM orleans_reminders
-    WHERE service_id = @ServiceId AND grain_id = @GrainId AND reminder_name = @ReminderName
+    SELECT * FROM orleans_reminder_entries
+    WHERE service_id = @ServiceId AND "GrainId" = @GrainId AND "ReminderName" = @ReminderName
 $q$),
 
 -- The ring slice (begin, end] when begin < end in signed order...
 ('ReadRangeRows1Key', $q$
-    SELECT grain_id AS "GrainId", reminder_name AS "ReminderName", start_time AS "StartTime",
-           period_ms AS "Period", etag AS "Version"
-    FROM orleans_reminders
+    SELECT * FROM orleans_reminder_entries
     WHERE service_id = @ServiceId AND grain_hash > @BeginHash AND grain_hash <= @EndHash
 $q$),
 
 -- ...and the slice that wraps past the top of the ring otherwise (begin = end is the whole ring).
 ('ReadRangeRows2Key', $q$
-    SELECT grain_id AS "GrainId", reminder_name AS "ReminderName", start_time AS "StartTime",
-           period_ms AS "Period", etag AS "Version"
-    FROM orleans_reminders
+    SELECT * FROM orleans_reminder_entries
     WHERE service_id = @ServiceId AND (grain_hash > @BeginHash OR grain_hash <= @EndHash)
 $q$),
 

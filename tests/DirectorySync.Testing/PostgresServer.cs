@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
 using DirectorySync.Storage;
 using Npgsql;
@@ -12,22 +11,26 @@ namespace DirectorySync.Testing;
 /// Uses the server named by the <c>ConnectionStrings__Postgres</c> environment variable when it is set; otherwise
 /// starts a throwaway server from the installed PostgreSQL binaries on first use.
 /// There is one server per test process (<see cref="Shared"/>): xunit 2 has no assembly-wide fixture, and a
-/// collection fixture would start a server per collection. It is stopped and its files deleted when the process
-/// exits; a run that crashed is cleaned up by the next one.
+/// collection fixture would start a server per collection.
+/// A throwaway server is stopped and its files deleted as soon as the process ends, even by a crash (see
+/// <see cref="ThrowawayPostgres"/>). On a configured server, which outlives the run, the databases a run created
+/// are dropped by the next run started on the same machine.
 /// </remarks>
 public sealed partial class PostgresServer
 {
     // Each database's pool stays small so that parallel test classes, several silos each, fit max_connections.
     private const int PoolSizePerDatabase = 20;
 
+    // Marks a database on a configured server as a test's, with the machine and process that made it.
+    private const string TestDatabaseTag = "directorysync-test";
+
     private readonly Lazy<Task<string>> adminConnectionString;
-    private readonly ConcurrentBag<string> createdDatabases = [];
     private ThrowawayPostgres? throwaway;
 
     private PostgresServer()
     {
         adminConnectionString = new Lazy<Task<string>>(StartAsync);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => Shutdown();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => throwaway?.Dispose();
     }
 
     /// <summary>The server every test in this process shares.</summary>
@@ -54,54 +57,62 @@ public sealed partial class PostgresServer
         await using (var connection = new NpgsqlConnection(admin))
         {
             await connection.OpenAsync();
-            await using var command = new NpgsqlCommand($"""CREATE DATABASE "{name}" """, connection);
-            await command.ExecuteNonQueryAsync();
+            await ExecuteAsync(connection, $"""CREATE DATABASE "{name}" """);
+            await ExecuteAsync(connection,
+                $"""COMMENT ON DATABASE "{name}" IS '{TestDatabaseTag} {Environment.MachineName} {Environment.ProcessId}'""");
         }
-        createdDatabases.Add(name);
 
-        return new NpgsqlConnectionStringBuilder(admin) { Database = name, MaxPoolSize = PoolSizePerDatabase }.ConnectionString;
+        return new NpgsqlConnectionStringBuilder(admin) { Database = name, Pooling = true, MaxPoolSize = PoolSizePerDatabase }.ConnectionString;
     }
 
     private async Task<string> StartAsync()
     {
         var configured = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres");
-        if (!string.IsNullOrWhiteSpace(configured))
+        if (string.IsNullOrWhiteSpace(configured))
         {
-            // Pooling off: this connection only creates and drops databases.
-            return new NpgsqlConnectionStringBuilder(configured) { Pooling = false }.ConnectionString;
+            throwaway = await ThrowawayPostgres.StartAsync();
+            return throwaway.AdminConnectionString;
         }
 
-        throwaway = await ThrowawayPostgres.StartAsync();
-        return throwaway.AdminConnectionString;
+        // Pooling off: this connection only creates and drops databases.
+        var admin = new NpgsqlConnectionStringBuilder(configured) { Pooling = false }.ConnectionString;
+        await DropDatabasesOfEndedRunsAsync(admin);
+        return admin;
     }
 
-    private void Shutdown()
+    // Only this machine's runs are judged: a process id means nothing on another machine sharing the server.
+    private static async Task DropDatabasesOfEndedRunsAsync(string admin)
     {
-        if (!adminConnectionString.IsValueCreated)
+        await using var connection = new NpgsqlConnection(admin);
+        await connection.OpenAsync();
+
+        var ended = new List<string>();
+        await using (var command = new NpgsqlCommand(
+            "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE @tag",
+            connection))
         {
-            return;
+            command.Parameters.AddWithValue("tag", $"{TestDatabaseTag} {Environment.MachineName} %");
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                var creator = reader.GetString(1).Split(' ')[^1];
+                if (int.TryParse(creator, out var pid) && !ThrowawayPostgres.IsAlive(pid))
+                {
+                    ended.Add(reader.GetString(0));
+                }
+            }
         }
 
-        NpgsqlConnection.ClearAllPools();
-        if (throwaway is not null)
+        foreach (var name in ended)
         {
-            throwaway.Dispose();
-            return;
+            await ExecuteAsync(connection, $"""DROP DATABASE IF EXISTS "{name}" WITH (FORCE)""");
         }
-
-        // A server we did not start outlives the run, so the databases made on it go.
-        DropCreatedDatabases(adminConnectionString.Value.GetAwaiter().GetResult());
     }
 
-    private void DropCreatedDatabases(string admin)
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql)
     {
-        using var connection = new NpgsqlConnection(admin);
-        connection.Open();
-        foreach (var name in createdDatabases)
-        {
-            using var command = new NpgsqlCommand($"""DROP DATABASE IF EXISTS "{name}" WITH (FORCE)""", connection);
-            command.ExecuteNonQuery();
-        }
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
     }
 
     [GeneratedRegex("[^a-z0-9_]")]

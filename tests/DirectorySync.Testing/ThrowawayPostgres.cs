@@ -34,7 +34,9 @@ internal sealed class ThrowawayPostgres : IDisposable
 
     public string AdminConnectionString { get; }
 
-    private string DataDirectory => Path.Combine(runDirectory, "data");
+    private string DataDirectory => DataDirectoryOf(runDirectory);
+
+    private static string DataDirectoryOf(string runDirectory) => Path.Combine(runDirectory, "data");
 
     public static async Task<ThrowawayPostgres> StartAsync()
     {
@@ -51,7 +53,7 @@ internal sealed class ThrowawayPostgres : IDisposable
             await RunAsync("chown", [ServerUser, runDirectory], runDirectory);
         }
 
-        await RunAsync(binaries.InitDb, ["-D", Path.Combine(runDirectory, "data"), "-U", ServerUser, "-A", "trust",
+        await RunAsync(binaries.InitDb, ["-D", DataDirectoryOf(runDirectory), "-U", ServerUser, "-A", "trust",
             "-E", "UTF8", "--locale=C", "--no-sync"], runDirectory, asServerUser: true);
 
         // Another process may take the free port between our probe and the server's bind: try a few.
@@ -138,7 +140,7 @@ internal sealed class ThrowawayPostgres : IDisposable
             }
             try
             {
-                Stop(binaries, Path.Combine(run, "data"));
+                Stop(binaries, DataDirectoryOf(run));
                 Directory.Delete(run, recursive: true);
             }
             catch (Exception failure) when (failure is InvalidOperationException or IOException or UnauthorizedAccessException)
@@ -159,7 +161,7 @@ internal sealed class ThrowawayPostgres : IDisposable
             .GetAwaiter().GetResult();
     }
 
-    private static bool IsAlive(int pid)
+    internal static bool IsAlive(int pid)
     {
         try
         {
