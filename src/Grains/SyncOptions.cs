@@ -25,6 +25,9 @@ public sealed class SyncOptions
     /// <summary>Rows removed per transaction while cleaning up a deleted directory.</summary>
     public int CleanupChunkSize { get; set; } = 5000;
 
+    /// <summary>How often an unfinished directory cleanup is retried (by reminder) after a crash or failure.</summary>
+    public TimeSpan CleanupRetryPeriod { get; set; } = TimeSpan.FromMinutes(1);
+
     public RoleMapping CreateRoleMapping() => new(
         RoleMap.ToDictionary(
             pair => pair.Key,

@@ -43,6 +43,7 @@ public static class SiloExtensions
                 o.Invariant = AdoNetInvariant;
                 o.ConnectionString = settings.ConnectionString;
             });
+            silo.Services.Configure<ReminderOptions>(configuration.GetSection("Reminders"));
             silo.AddDashboard();
             silo.AddStartupTask((services, _) =>
                 services.GetRequiredService<IGrainFactory>().GetGrain<IMaintenanceGrain>(0).EnsureScheduledAsync());

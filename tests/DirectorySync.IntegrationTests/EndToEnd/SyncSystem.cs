@@ -35,6 +35,19 @@ public sealed class SyncSystem : IAsyncDisposable
 
     public IReadOnlyList<WebApplication> Silos => _silos;
 
+    public HttpClient Http { get; } = new();
+
+    /// <summary>Posts a body signed as WorkOS signs it; returns the status code and the answer's text.</summary>
+    public async Task<(System.Net.HttpStatusCode Status, string Text)> SendAsync(string json)
+    {
+        var body = System.Text.Encoding.UTF8.GetBytes(json);
+        using var request = new HttpRequestMessage(HttpMethod.Post, WebhookUrl) { Content = new ByteArrayContent(body) };
+        request.Headers.TryAddWithoutValidation(Gateway.Webhooks.WebhookSignature.HeaderName,
+            Gateway.Webhooks.WebhookSignature.Sign(Secret, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), body));
+        using var response = await Http.SendAsync(request);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
     /// <summary>Starts one silo and the gateway. <paramref name="settings"/> adds or overrides configuration.</summary>
     public static async Task<SyncSystem> StartAsync(string name, IDictionary<string, string?>? settings = null)
     {
@@ -101,6 +114,7 @@ public sealed class SyncSystem : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Http.Dispose();
         if (_gateway is not null)
         {
             await _gateway.StopAsync();
