@@ -49,7 +49,8 @@ public sealed class SyncSystem : IAsyncDisposable
     }
 
     /// <summary>Starts one silo and the gateway. <paramref name="settings"/> adds or overrides configuration.</summary>
-    public static async Task<SyncSystem> StartAsync(string name, IDictionary<string, string?>? settings = null)
+    public static async Task<SyncSystem> StartAsync(string name, IDictionary<string, string?>? settings = null,
+        Func<Microsoft.AspNetCore.Http.HttpContext, Func<Task>, Task>? gatewayMiddleware = null)
     {
         var connectionString = await PostgresServer.Shared.CreateDatabaseAsync(name);
         var all = new Dictionary<string, string?>
@@ -64,7 +65,7 @@ public sealed class SyncSystem : IAsyncDisposable
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
         var system = new SyncSystem(connectionString, all);
         await system.StartSiloAsync();
-        await system.StartGatewayAsync();
+        await system.StartGatewayAsync(gatewayMiddleware);
         return system;
     }
 
@@ -91,11 +92,12 @@ public sealed class SyncSystem : IAsyncDisposable
         _silos.Remove(silo);
     }
 
-    private async Task StartGatewayAsync()
+    private async Task StartGatewayAsync(Func<Microsoft.AspNetCore.Http.HttpContext, Func<Task>, Task>? middleware)
     {
         var builder = Builder([]);
         builder.AddDirectorySyncGateway(ClusterSettings.From(builder.Configuration));
         _gateway = builder.Build();
+        if (middleware is not null) _gateway.Use(middleware);
         _gateway.MapGatewayEndpoints();
         await _gateway.StartAsync();
         GatewayUrl = new Uri(_gateway.Urls.Single());
