@@ -123,4 +123,12 @@ public sealed class WebhookEndpointTests(WebhookEndpointTests.Fixture fixture) :
         Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync(new Uri(_system.GatewayUrl, "/health/live"))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync(new Uri(_system.GatewayUrl, "/health/ready"))).StatusCode);
     }
+
+    [Fact]
+    public async Task Metrics_count_webhook_answers()
+    {
+        await PostAsync(Activated("event_m1", "directory_m1"));
+        var metrics = await _http.GetStringAsync(new Uri(_system.GatewayUrl, "/metrics"));
+        Assert.Contains("directorysync_webhooks", metrics);
+    }
 }
