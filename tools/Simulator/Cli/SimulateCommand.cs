@@ -40,7 +40,7 @@ internal static class SimulateCommand
 
         var clock = Stopwatch.StartNew();
         var history = HistoryGenerator.Generate(options);
-        RunSummary.Line("generated", $"{history.Events.Count:N0} events for {options.Directories} directories " +
+        RunSummary.Line("generated", $"{history.Events.Count:N0} events for {options.Directories} {(options.Directories == 1 ? "directory" : "directories")} " +
             $"in {clock.Elapsed.TotalMilliseconds:N0} ms ({options.Generation.ToString().ToLowerInvariant()} payloads, seed {options.Seed})");
 
         if (outPath is not null)

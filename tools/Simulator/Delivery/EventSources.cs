@@ -24,7 +24,8 @@ public static class EventSources
     {
         var bytes = await File.ReadAllBytesAsync(path, cancellationToken);
         var events = new List<WebhookEvent>();
-        var start = 0;
+        // Editors on Windows like to prepend a byte order mark; it is not part of the first envelope.
+        var start = bytes.AsSpan().StartsWith("\uFEFF"u8) ? 3 : 0;
         var lineNumber = 0;
         while (start < bytes.Length)
         {

@@ -11,7 +11,8 @@ namespace DirectorySync.Simulator.Delivery;
 public sealed class WebhookDelivery : IDisposable
 {
     private readonly WebhookDeliveryOptions _options;
-    private readonly HttpClient _client;
+    // The bare handler pipeline: HttpClient would add a linked cancellation source and timer per request.
+    private readonly HttpMessageInvoker _client;
 
     public WebhookDelivery(WebhookDeliveryOptions options)
     {
@@ -27,12 +28,7 @@ public sealed class WebhookDelivery : IDisposable
             AllowAutoRedirect = false,
             AutomaticDecompression = DecompressionMethods.None,
         };
-        _client = new HttpClient(handler)
-        {
-            Timeout = options.RequestTimeout,
-            DefaultRequestVersion = HttpVersion.Version11,
-            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        };
+        _client = new HttpMessageInvoker(handler);
     }
 
     /// <summary>Delivers <paramref name="events"/> with a client made for the purpose and disposed afterwards.</summary>
@@ -77,14 +73,16 @@ public sealed class WebhookDelivery : IDisposable
     private async Task SendScheduledAsync(DeliveryRun run, CancellationToken cancellationToken)
     {
         using var signature = new WebhookSignature(_options.Secret);
+        using var attemptTimeout = new AttemptTimeout(_options.RequestTimeout, cancellationToken);
         int slot;
         while ((slot = run.TakeNextSlot()) >= 0)
         {
-            await SendWithRetriesAsync(run, slot, signature, cancellationToken);
+            await SendWithRetriesAsync(run, slot, signature, attemptTimeout, cancellationToken);
         }
     }
 
-    private async Task SendWithRetriesAsync(DeliveryRun run, int slot, WebhookSignature signature, CancellationToken cancellationToken)
+    private async Task SendWithRetriesAsync(
+        DeliveryRun run, int slot, WebhookSignature signature, AttemptTimeout attemptTimeout, CancellationToken cancellationToken)
     {
         var webhook = run.Events[run.Schedule[slot]];
         var backoff = _options.InitialBackoff;
@@ -96,14 +94,16 @@ public sealed class WebhookDelivery : IDisposable
             {
                 using var request = new HttpRequestMessage(HttpMethod.Post, _options.Endpoint)
                 {
+                    Version = HttpVersion.Version11,
+                    VersionPolicy = HttpVersionPolicy.RequestVersionExact,
                     Content = new ReadOnlyMemoryContent(webhook.Body),
                 };
                 request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
                 request.Headers.TryAddWithoutValidation(
                     WebhookSignature.HeaderName,
                     signature.HeaderValue(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), webhook.Body.Span));
-                // Headers are enough to know the outcome; disposing lets the handler drain the body and reuse the connection.
-                using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+                // The status line is the answer; disposing the response lets the handler drain it and reuse the connection.
+                using var response = await _client.SendAsync(request, attemptTimeout.Start());
                 if (response.IsSuccessStatusCode)
                 {
                     run.Acknowledged(slot, Stopwatch.GetTimestamp() - started);
@@ -112,9 +112,15 @@ public sealed class WebhookDelivery : IDisposable
                 error = $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}";
             }
             catch (Exception exception) when (!cancellationToken.IsCancellationRequested
-                && exception is HttpRequestException or TaskCanceledException or IOException)
+                && exception is HttpRequestException or OperationCanceledException or IOException)
             {
-                error = exception is TaskCanceledException ? $"no response within {_options.RequestTimeout.TotalSeconds:0.#} s" : exception.Message;
+                error = exception is OperationCanceledException
+                    ? $"no response within {_options.RequestTimeout.TotalSeconds:0.#} s"
+                    : exception.Message;
+            }
+            finally
+            {
+                attemptTimeout.Stop();
             }
 
             if (attempt >= _options.MaxAttempts)
@@ -148,6 +154,33 @@ public sealed class WebhookDelivery : IDisposable
     }
 
     public void Dispose() => _client.Dispose();
+
+    /// <summary>
+    /// One sender's per-attempt timeout, also cancelled with the delivery. The source is reset and reused between
+    /// attempts instead of allocating a linked source and a timer for every request.
+    /// </summary>
+    private sealed class AttemptTimeout(TimeSpan timeout, CancellationToken deliveryCancelled) : IDisposable
+    {
+        private CancellationTokenSource _source = CancellationTokenSource.CreateLinkedTokenSource(deliveryCancelled);
+
+        public CancellationToken Start()
+        {
+            _source.CancelAfter(timeout);
+            return _source.Token;
+        }
+
+        public void Stop()
+        {
+            // A source that fired (timed out) cannot be reset: replace it.
+            if (!_source.TryReset())
+            {
+                _source.Dispose();
+                _source = CancellationTokenSource.CreateLinkedTokenSource(deliveryCancelled);
+            }
+        }
+
+        public void Dispose() => _source.Dispose();
+    }
 
     /// <summary>The shared, lock-free state of one delivery: a cursor into the schedule and the counters.</summary>
     private sealed class DeliveryRun(IReadOnlyList<WebhookEvent> events, int[] schedule)

@@ -167,7 +167,10 @@ internal sealed class DirectorySimulation
 
     // ---- Churn ----------------------------------------------------------------------------------------------------
 
-    /// <summary>One change in the IdP; returns how many events it took (0 when it was not possible right now).</summary>
+    /// <summary>
+    /// One change in the IdP; returns how many events it took. A change that is not possible right now (no inactive
+    /// user to bring back, no group to rename) gives way to another.
+    /// </summary>
     private int ChangeSomething()
     {
         var remaining = _options.ChurnPerDirectory - _churnEvents;
@@ -439,10 +442,10 @@ internal sealed class DirectorySimulation
         _recorder.Begin(eventType, pace);
         var writer = _recorder.Writer;
         writer.WriteStartObject();
-        writer.WriteString("directory_id", Profile.Id);
-        writer.WritePropertyName("user");
+        writer.WriteString("directory_id"u8, Profile.Id);
+        writer.WritePropertyName("user"u8);
         writer.WriteRawValue(user.Json(_recorder.Generation), skipInputValidation: true);
-        writer.WritePropertyName("group");
+        writer.WritePropertyName("group"u8);
         writer.WriteRawValue(group.Json(_recorder.Generation), skipInputValidation: true);
         writer.WriteEndObject();
         _recorder.End();

@@ -35,26 +35,26 @@ internal static class EventPayloads
     public static void WriteDirectory(Utf8JsonWriter writer, DirectoryProfile directory, string state, bool activation)
     {
         writer.WriteStartObject();
-        writer.WriteString("object", "directory");
-        writer.WriteString("id", directory.Id);
-        writer.WriteString("organization_id", directory.OrganizationId);
-        writer.WriteString("type", directory.Type);
-        writer.WriteString("state", state);
-        writer.WriteString("name", directory.Name);
+        writer.WriteString("object"u8, "directory");
+        writer.WriteString("id"u8, directory.Id);
+        writer.WriteString("organization_id"u8, directory.OrganizationId);
+        writer.WriteString("type"u8, directory.Type);
+        writer.WriteString("state"u8, state);
+        writer.WriteString("name"u8, directory.Name);
         // dsync.deleted carries neither the external key nor the domains (FACTS §3).
         if (activation)
         {
-            writer.WriteString("external_key", directory.ExternalKey);
-            writer.WriteStartArray("domains");
+            writer.WriteString("external_key"u8, directory.ExternalKey);
+            writer.WriteStartArray("domains"u8);
             writer.WriteStartObject();
-            writer.WriteString("object", "organization_domain");
-            writer.WriteString("id", directory.DomainId);
-            writer.WriteString("domain", directory.Domain);
+            writer.WriteString("object"u8, "organization_domain");
+            writer.WriteString("id"u8, directory.DomainId);
+            writer.WriteString("domain"u8, directory.Domain);
             writer.WriteEndObject();
             writer.WriteEndArray();
         }
-        WriteTimestamp(writer, "created_at", directory.CreatedAtMs);
-        WriteTimestamp(writer, "updated_at", directory.CreatedAtMs);
+        WriteTimestamp(writer, "created_at"u8, directory.CreatedAtMs);
+        WriteTimestamp(writer, "updated_at"u8, directory.CreatedAtMs);
         writer.WriteEndObject();
     }
 
@@ -65,24 +65,24 @@ internal static class EventPayloads
     public static void WriteGroup(Utf8JsonWriter writer, GroupSnapshot group, PayloadGeneration generation, string? previousName)
     {
         writer.WriteStartObject();
-        writer.WriteString("id", group.Id);
-        writer.WriteString("idp_id", group.IdpId);
-        writer.WriteString("directory_id", group.DirectoryId);
-        writer.WriteString("organization_id", group.OrganizationId);
-        writer.WriteString("name", group.Name);
-        WriteTimestamp(writer, "created_at", group.CreatedAtMs);
-        WriteTimestamp(writer, "updated_at", group.UpdatedAtMs);
+        writer.WriteString("id"u8, group.Id);
+        writer.WriteString("idp_id"u8, group.IdpId);
+        writer.WriteString("directory_id"u8, group.DirectoryId);
+        writer.WriteString("organization_id"u8, group.OrganizationId);
+        writer.WriteString("name"u8, group.Name);
+        WriteTimestamp(writer, "created_at"u8, group.CreatedAtMs);
+        WriteTimestamp(writer, "updated_at"u8, group.UpdatedAtMs);
         if (generation == PayloadGeneration.Old)
         {
-            writer.WriteStartObject("raw_attributes");
-            writer.WriteString("id", group.IdpId);
-            writer.WriteString("displayName", group.Name);
+            writer.WriteStartObject("raw_attributes"u8);
+            writer.WriteString("id"u8, group.IdpId);
+            writer.WriteString("displayName"u8, group.Name);
             writer.WriteEndObject();
         }
         if (previousName is not null)
         {
-            writer.WriteStartObject("previous_attributes");
-            writer.WriteString("name", previousName);
+            writer.WriteStartObject("previous_attributes"u8);
+            writer.WriteString("name"u8, previousName);
             writer.WriteEndObject();
         }
         writer.WriteEndObject();
@@ -99,23 +99,23 @@ internal static class EventPayloads
     {
         var old = generation == PayloadGeneration.Old;
         writer.WriteStartObject();
-        writer.WriteString("id", user.Id);
-        writer.WriteString("directory_id", user.DirectoryId);
-        writer.WriteString("organization_id", user.OrganizationId);
-        writer.WriteString("idp_id", user.IdpId);
-        writer.WriteString("email", user.TopLevelEmail);
-        writer.WriteString("first_name", user.FirstName);
-        writer.WriteString("last_name", user.LastName);
+        writer.WriteString("id"u8, user.Id);
+        writer.WriteString("directory_id"u8, user.DirectoryId);
+        writer.WriteString("organization_id"u8, user.OrganizationId);
+        writer.WriteString("idp_id"u8, user.IdpId);
+        writer.WriteString("email"u8, user.TopLevelEmail);
+        writer.WriteString("first_name"u8, user.FirstName);
+        writer.WriteString("last_name"u8, user.LastName);
         if (old)
         {
             WriteEmails(writer, user);
-            writer.WriteString("username", user.Username);
-            writer.WriteString("job_title", user.JobTitle);
+            writer.WriteString("username"u8, user.Username);
+            writer.WriteString("job_title"u8, user.JobTitle);
         }
-        writer.WriteString("state", user.State);
-        WriteTimestamp(writer, "created_at", user.CreatedAtMs);
-        WriteTimestamp(writer, "updated_at", user.UpdatedAtMs);
-        writer.WriteStartObject("custom_attributes");
+        writer.WriteString("state"u8, user.State);
+        WriteTimestamp(writer, "created_at"u8, user.CreatedAtMs);
+        WriteTimestamp(writer, "updated_at"u8, user.UpdatedAtMs);
+        writer.WriteStartObject("custom_attributes"u8);
         WriteCustomAttributes(writer, user, old, user.CustomerAttributeKeys, onlyChangedFrom: null);
         writer.WriteEndObject();
         if (old)
@@ -124,13 +124,13 @@ internal static class EventPayloads
         }
         else
         {
-            writer.WriteStartObject("raw_attributes");
+            writer.WriteStartObject("raw_attributes"u8);
             writer.WriteEndObject();
         }
         WriteRoles(writer, user);
         if (previous is not null)
         {
-            writer.WriteStartObject("previous_attributes");
+            writer.WriteStartObject("previous_attributes"u8);
             WritePreviousAttributes(writer, previous, user, old, user.CustomerAttributeKeys);
             writer.WriteEndObject();
         }
@@ -140,22 +140,22 @@ internal static class EventPayloads
     private static void WritePreviousAttributes(
         Utf8JsonWriter writer, UserSnapshot before, UserSnapshot after, bool old, IReadOnlyList<string> customerKeys)
     {
-        if (before.TopLevelEmail != after.TopLevelEmail) writer.WriteString("email", before.TopLevelEmail);
-        if (before.FirstName != after.FirstName) writer.WriteString("first_name", before.FirstName);
-        if (before.LastName != after.LastName) writer.WriteString("last_name", before.LastName);
+        if (before.TopLevelEmail != after.TopLevelEmail) writer.WriteString("email"u8, before.TopLevelEmail);
+        if (before.FirstName != after.FirstName) writer.WriteString("first_name"u8, before.FirstName);
+        if (before.LastName != after.LastName) writer.WriteString("last_name"u8, before.LastName);
         if (old)
         {
             if (!SameEmails(before, after)) WriteEmails(writer, before);
-            if (before.Username != after.Username) writer.WriteString("username", before.Username);
-            if (before.JobTitle != after.JobTitle) writer.WriteString("job_title", before.JobTitle);
+            if (before.Username != after.Username) writer.WriteString("username"u8, before.Username);
+            if (before.JobTitle != after.JobTitle) writer.WriteString("job_title"u8, before.JobTitle);
         }
-        if (before.State != after.State) writer.WriteString("state", before.State);
+        if (before.State != after.State) writer.WriteString("state"u8, before.State);
         if (before.PrimaryRole != after.PrimaryRole || before.SecondaryRole != after.SecondaryRole) WriteRoles(writer, before);
 
         // custom_attributes appears in the diff only when one of its keys changed.
         if (CustomAttributesChanged(before, after, old, customerKeys))
         {
-            writer.WriteStartObject("custom_attributes");
+            writer.WriteStartObject("custom_attributes"u8);
             WriteCustomAttributes(writer, before, old, customerKeys, onlyChangedFrom: after);
             writer.WriteEndObject();
         }
@@ -179,12 +179,12 @@ internal static class EventPayloads
         if (!old)
         {
             if (!diff || !SameEmails(user, onlyChangedFrom!)) WriteEmails(writer, user);
-            if (!diff || user.Username != onlyChangedFrom!.Username) writer.WriteString("username", user.Username);
+            if (!diff || user.Username != onlyChangedFrom!.Username) writer.WriteString("username"u8, user.Username);
             if (!diff || user.JobTitle != onlyChangedFrom!.JobTitle) WriteOptional(writer, "job_title", user.JobTitle, diff);
         }
         if (!diff || user.Department != onlyChangedFrom!.Department) WriteOptional(writer, "department", user.Department, diff);
         if (!diff || user.ManagerEmail != onlyChangedFrom!.ManagerEmail) WriteOptional(writer, "manager_email", user.ManagerEmail, diff);
-        if (!diff || user.EmployeeNumber != onlyChangedFrom!.EmployeeNumber) writer.WriteString("employee_number", user.EmployeeNumber);
+        if (!diff || user.EmployeeNumber != onlyChangedFrom!.EmployeeNumber) writer.WriteString("employee_number"u8, user.EmployeeNumber);
         for (var i = 0; i < customerKeys.Count; i++)
         {
             var value = user.CustomerAttributes[i];
@@ -196,7 +196,7 @@ internal static class EventPayloads
     }
 
     /// <summary>An attribute the user does not have is absent from a payload, but null in a diff ("new key").</summary>
-    private static void WriteOptional(Utf8JsonWriter writer, string key, string? value, bool writeNull)
+    private static void WriteOptional(Utf8JsonWriter writer, ReadOnlySpan<char> key, string? value, bool writeNull)
     {
         if (value is not null) writer.WriteString(key, value);
         else if (writeNull) writer.WriteNull(key);
@@ -207,38 +207,38 @@ internal static class EventPayloads
 
     private static void WriteEmails(Utf8JsonWriter writer, UserSnapshot user)
     {
-        writer.WriteStartArray("emails");
+        writer.WriteStartArray("emails"u8);
         if (user.PrimaryEmailOnlyInList && user.PersonalEmail is not null)
         {
-            WriteEmail(writer, user.PersonalEmail, "home", primary: false);
+            WriteEmail(writer, user.PersonalEmail, "home"u8, primary: false);
         }
-        WriteEmail(writer, user.WorkEmail, "work", primary: true);
+        WriteEmail(writer, user.WorkEmail, "work"u8, primary: true);
         if (!user.PrimaryEmailOnlyInList && user.PersonalEmail is not null)
         {
-            WriteEmail(writer, user.PersonalEmail, "home", primary: false);
+            WriteEmail(writer, user.PersonalEmail, "home"u8, primary: false);
         }
         writer.WriteEndArray();
     }
 
-    private static void WriteEmail(Utf8JsonWriter writer, string address, string type, bool primary)
+    private static void WriteEmail(Utf8JsonWriter writer, string address, ReadOnlySpan<byte> type, bool primary)
     {
         writer.WriteStartObject();
-        writer.WriteBoolean("primary", primary);
-        writer.WriteString("type", type);
-        writer.WriteString("value", address);
+        writer.WriteBoolean("primary"u8, primary);
+        writer.WriteString("type"u8, type);
+        writer.WriteString("value"u8, address);
         writer.WriteEndObject();
     }
 
     private static void WriteRoles(Utf8JsonWriter writer, UserSnapshot user)
     {
-        writer.WriteStartObject("role");
-        writer.WriteString("slug", user.PrimaryRole);
+        writer.WriteStartObject("role"u8);
+        writer.WriteString("slug"u8, user.PrimaryRole);
         writer.WriteEndObject();
-        writer.WriteStartArray("roles");
+        writer.WriteStartArray("roles"u8);
         foreach (var slug in user.RoleSlugs)
         {
             writer.WriteStartObject();
-            writer.WriteString("slug", slug);
+            writer.WriteString("slug"u8, slug);
             writer.WriteEndObject();
         }
         writer.WriteEndArray();
@@ -247,23 +247,23 @@ internal static class EventPayloads
     /// <summary>Old-generation payloads carry the IdP's own SCIM record.</summary>
     private static void WriteScimRawAttributes(Utf8JsonWriter writer, UserSnapshot user)
     {
-        writer.WriteStartObject("raw_attributes");
-        writer.WriteStartArray("schemas");
+        writer.WriteStartObject("raw_attributes"u8);
+        writer.WriteStartArray("schemas"u8);
         writer.WriteStringValue("urn:ietf:params:scim:schemas:core:2.0:User");
         writer.WriteEndArray();
-        writer.WriteString("id", user.IdpId);
-        writer.WriteString("userName", user.Username);
-        writer.WriteStartObject("name");
-        writer.WriteString("givenName", user.FirstName);
-        writer.WriteString("familyName", user.LastName);
+        writer.WriteString("id"u8, user.IdpId);
+        writer.WriteString("userName"u8, user.Username);
+        writer.WriteStartObject("name"u8);
+        writer.WriteString("givenName"u8, user.FirstName);
+        writer.WriteString("familyName"u8, user.LastName);
         writer.WriteEndObject();
-        writer.WriteBoolean("active", user.State == "active");
-        if (user.JobTitle is not null) writer.WriteString("title", user.JobTitle);
+        writer.WriteBoolean("active"u8, user.State == "active");
+        if (user.JobTitle is not null) writer.WriteString("title"u8, user.JobTitle);
         writer.WriteEndObject();
     }
 
     /// <summary>ISO-8601 UTC with milliseconds and <c>Z</c>, as WorkOS writes it, without going through a format string.</summary>
-    public static void WriteTimestamp(Utf8JsonWriter writer, string propertyName, long unixMilliseconds)
+    public static void WriteTimestamp(Utf8JsonWriter writer, ReadOnlySpan<byte> propertyName, long unixMilliseconds)
     {
         Span<byte> text = stackalloc byte[24];
         FormatTimestamp(unixMilliseconds, text);

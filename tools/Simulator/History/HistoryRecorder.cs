@@ -80,16 +80,16 @@ internal sealed class HistoryRecorder
         _buffer.ResetWrittenCount();
         _writer.Reset(_buffer);
         _writer.WriteStartObject();
-        _writer.WriteString("event", eventType);
-        _writer.WriteString("id", _eventId);
-        _writer.WritePropertyName("data");
+        _writer.WriteString("event"u8, eventType);
+        _writer.WriteString("id"u8, _eventId);
+        _writer.WritePropertyName("data"u8);
     }
 
     /// <summary>Finishes the event begun last and keeps its bytes.</summary>
     public void End()
     {
-        EventPayloads.WriteTimestamp(_writer, "created_at", NowMs);
-        _writer.WriteStartObject("context");
+        EventPayloads.WriteTimestamp(_writer, "created_at"u8, NowMs);
+        _writer.WriteStartObject("context"u8);
         _writer.WriteEndObject();
         _writer.WriteEndObject();
         _writer.Flush();

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace DirectorySync.Simulator.History;
 
 /// <summary>Which shape WorkOS payloads take (FACTS §3).</summary>
@@ -60,15 +62,15 @@ internal sealed record GroupSnapshot(
     long UpdatedAtMs);
 
 /// <summary>
-/// A user in the simulated IdP, with its current snapshot and its group memberships as WorkOS sees them. The
-/// serialised snapshot is cached per payload generation: 50,000 <c>user_added</c> events embed the same users.
+/// An object in the simulated IdP with its current snapshot. The serialised snapshot is cached per payload
+/// generation: 50,000 <c>user_added</c> events embed the same users and groups over and over.
 /// </summary>
-internal sealed class SimulatedUser(UserSnapshot snapshot)
+internal abstract class SimulatedObject<TSnapshot>(TSnapshot snapshot) where TSnapshot : class
 {
-    private UserSnapshot _snapshot = snapshot;
+    private TSnapshot _snapshot = snapshot;
     private readonly byte[]?[] _json = new byte[2][];
 
-    public UserSnapshot Snapshot
+    public TSnapshot Snapshot
     {
         get => _snapshot;
         set
@@ -78,30 +80,26 @@ internal sealed class SimulatedUser(UserSnapshot snapshot)
         }
     }
 
-    public HashSet<SimulatedGroup> Groups { get; } = [];
-
     public byte[] Json(PayloadGeneration generation) =>
-        _json[(int)generation] ??= EventPayloads.Serialise(writer => EventPayloads.WriteUser(writer, _snapshot, generation));
+        _json[(int)generation] ??= EventPayloads.Serialise(writer => Write(writer, _snapshot, generation));
+
+    protected abstract void Write(Utf8JsonWriter writer, TSnapshot snapshot, PayloadGeneration generation);
 }
 
-/// <summary>A group in the simulated IdP, with its current snapshot and members.</summary>
-internal sealed class SimulatedGroup(GroupSnapshot snapshot)
+/// <summary>A user in the simulated IdP, with its group memberships as WorkOS sees them.</summary>
+internal sealed class SimulatedUser(UserSnapshot snapshot) : SimulatedObject<UserSnapshot>(snapshot)
 {
-    private GroupSnapshot _snapshot = snapshot;
-    private readonly byte[]?[] _json = new byte[2][];
+    public HashSet<SimulatedGroup> Groups { get; } = [];
 
-    public GroupSnapshot Snapshot
-    {
-        get => _snapshot;
-        set
-        {
-            _snapshot = value;
-            Array.Clear(_json);
-        }
-    }
+    protected override void Write(Utf8JsonWriter writer, UserSnapshot snapshot, PayloadGeneration generation) =>
+        EventPayloads.WriteUser(writer, snapshot, generation);
+}
 
+/// <summary>A group in the simulated IdP, with its members.</summary>
+internal sealed class SimulatedGroup(GroupSnapshot snapshot) : SimulatedObject<GroupSnapshot>(snapshot)
+{
     public HashSet<SimulatedUser> Members { get; } = [];
 
-    public byte[] Json(PayloadGeneration generation) =>
-        _json[(int)generation] ??= EventPayloads.Serialise(writer => EventPayloads.WriteGroup(writer, _snapshot, generation));
+    protected override void Write(Utf8JsonWriter writer, GroupSnapshot snapshot, PayloadGeneration generation) =>
+        EventPayloads.WriteGroup(writer, snapshot, generation);
 }

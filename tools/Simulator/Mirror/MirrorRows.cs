@@ -15,7 +15,11 @@ public sealed record MirrorDirectory(
     string? OrganizationId,
     string State,
     string? DirectoryType,
-    string? Name);
+    string? Name)
+{
+    public override string ToString() =>
+        $"{WorkosDirectoryId} (organization {OrganizationId ?? "null"}, state {State}, type {DirectoryType ?? "null"}, name {Name ?? "null"})";
+}
 
 /// <summary>One row of <c>directory_users</c>, with its directory named by WorkOS id.</summary>
 public sealed record MirrorUser(
@@ -48,7 +52,13 @@ public sealed record MirrorUser(
 }
 
 /// <summary>One row of <c>directory_groups</c>, with its directory named by WorkOS id.</summary>
-public sealed record MirrorGroup(string WorkosGroupId, string WorkosDirectoryId, string? Name);
+public sealed record MirrorGroup(string WorkosGroupId, string WorkosDirectoryId, string? Name)
+{
+    public override string ToString() => $"{WorkosGroupId} (directory {WorkosDirectoryId}, name {Name ?? "null"})";
+}
 
 /// <summary>One row of <c>directory_group_memberships</c>, named by the WorkOS ids of its user and group.</summary>
-public sealed record MirrorMembership(string WorkosUserId, string WorkosGroupId);
+public sealed record MirrorMembership(string WorkosUserId, string WorkosGroupId)
+{
+    public override string ToString() => $"user {WorkosUserId} in group {WorkosGroupId}";
+}
