@@ -16,6 +16,7 @@ public static class GatewayExtensions
         builder.AddServiceDefaults();
         builder.Services.AddSingleton(webhooks);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(new SourceAddressPolicy(webhooks.AllowedSourceIps, webhooks.TrustedProxies));
         builder.Services.AddSingleton(sp => new WebhookSignature(webhooks.Secrets, sp.GetRequiredService<TimeProvider>(), webhooks.Tolerance));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

@@ -8,7 +8,7 @@ namespace DirectorySync.Gateway;
 
 /// <summary>
 /// <c>POST /webhooks/workos</c>: only genuine WorkOS events get past the signature check; each is acknowledged
-/// (200) only once its effect is durable, and every other answer says why: 413 too large, 401 not signed by
+/// (200) only once its effect is durable, and every other answer says why: 403 sender not on the allow-list, 413 too large, 401 not signed by
 /// WorkOS, 400 not an event, 503 try again later (WorkOS retries).
 /// </summary>
 public static partial class WebhookApi
@@ -23,9 +23,16 @@ public static partial class WebhookApi
     }
 
     private static async Task<IResult> ReceiveAsync(
-        HttpContext context, WebhookOptions options, WebhookSignature signature, IGrainFactory grains, ILoggerFactory loggers)
+        HttpContext context, WebhookOptions options, SourceAddressPolicy senders, WebhookSignature signature, IGrainFactory grains,
+        ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger(typeof(WebhookApi));
+        var sender = senders.Decide(context.Connection.RemoteIpAddress, context.Request.Headers["X-Forwarded-For"]);
+        if (!sender.IsAllowed)
+        {
+            LogRefusedSender(logger, sender.Reason, sender.Sender?.ToString(), context.Connection.RemoteIpAddress?.ToString());
+            return Answer(StatusCodes.Status403Forbidden, sender.Reason);
+        }
         if (context.Request.ContentLength > options.MaxBodyBytes) return Answer(StatusCodes.Status413PayloadTooLarge, "body too large");
         var body = await ReadBodyAsync(context.Request.BodyReader, options.MaxBodyBytes, context.RequestAborted);
         if (body is null) return Answer(StatusCodes.Status413PayloadTooLarge, "body too large");
@@ -107,6 +114,9 @@ public static partial class WebhookApi
         Responses.Add(1, new KeyValuePair<string, object?>("status", status));
         return Results.Text(text, statusCode: status);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook refused: {Reason} (sender {Sender}, peer {RemoteAddress})")]
+    private static partial void LogRefusedSender(ILogger logger, string reason, string? sender, string? remoteAddress);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook rejected: {Reason} (from {RemoteAddress})")]
     private static partial void LogRejected(ILogger logger, string reason, string? remoteAddress);

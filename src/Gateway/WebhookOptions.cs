@@ -1,3 +1,5 @@
+using System.Net;
+using DirectorySync.Gateway.Webhooks;
 using Microsoft.Extensions.Configuration;
 
 namespace DirectorySync.Gateway;
@@ -15,6 +17,12 @@ public sealed record WebhookOptions
     /// <summary>How long an event may take to apply before the answer is 503 (WorkOS gives up at about 30 s).</summary>
     public TimeSpan ApplyTimeout { get; init; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>Who may post webhooks (<c>Webhooks:AllowedSourceIps</c>, <c>workos</c> for WorkOS's senders); null: anyone.</summary>
+    public IReadOnlyList<IPNetwork>? AllowedSourceIps { get; init; }
+
+    /// <summary>Proxies in front of the gateway whose X-Forwarded-For names the sender (<c>Webhooks:TrustedProxies</c>).</summary>
+    public IReadOnlyList<IPNetwork> TrustedProxies { get; init; } = [];
+
     /// <summary>Benchmark only: answer 200 right after the signature check (the request path's ceiling).</summary>
     public bool NullEndpoint { get; init; }
 
@@ -26,6 +34,7 @@ public sealed record WebhookOptions
             throw new InvalidOperationException(
                 "Setting WORKOS_WEBHOOK_SECRET is missing: give the endpoint's signing secret from the WorkOS dashboard (several, comma-separated, while rotating).");
         var section = configuration.GetSection("Webhooks");
+        var allowedSourceIps = section["AllowedSourceIps"];
         return new WebhookOptions
         {
             Secrets = secrets,
@@ -33,6 +42,10 @@ public sealed record WebhookOptions
             MaxBodyBytes = Positive(section, "MaxBodyBytes", 1024 * 1024),
             ApplyTimeout = TimeSpan.FromSeconds(Positive(section, "ApplyTimeoutSeconds", 20)),
             NullEndpoint = section.GetValue("NullEndpoint", false),
+            AllowedSourceIps = string.IsNullOrWhiteSpace(allowedSourceIps)
+                ? null
+                : SourceAddressPolicy.ParseRanges(allowedSourceIps, "Webhooks__AllowedSourceIps", workOSKeyword: true),
+            TrustedProxies = SourceAddressPolicy.ParseRanges(section["TrustedProxies"] ?? "", "Webhooks__TrustedProxies", workOSKeyword: false),
         };
     }
 

@@ -13,6 +13,8 @@ public static class SiloExtensions
 {
     public const string AdoNetInvariant = "Npgsql";
 
+    public const string DashboardPath = "/dashboard";
+
     /// <summary>The silo: the sync engine, Orleans on Postgres (clustering, reminders), the dashboard, health.</summary>
     public static WebApplicationBuilder AddDirectorySyncSilo(this WebApplicationBuilder builder, ClusterSettings settings)
     {
@@ -78,8 +80,9 @@ public static class SiloExtensions
 
     public static WebApplication MapSiloEndpoints(this WebApplication app)
     {
+        app.UseOperationsAccess();
         app.MapHealthEndpoints();
-        app.MapOrleansDashboard(routePrefix: "/dashboard");
+        app.MapOrleansDashboard(routePrefix: DashboardPath).RequireOperationsToken(DashboardPath);
         return app;
     }
 }

@@ -26,7 +26,7 @@ public sealed class DeliveryOrderPropertyTests(ITestOutputHelper output)
         var policy = policyName == "delete" ? InactivePolicy.Delete : InactivePolicy.Retain;
         var faults = new FaultInjection();
         await using var system = await SyncSystem.StartAsync($"property_{policyName}",
-            new Dictionary<string, string?> { ["DirectorySync:InactiveUsers"] = policyName }, faults.InvokeAsync);
+            new Dictionary<string, string?> { ["DirectorySync:InactiveUsers"] = policyName }, gatewayMiddleware: faults.InvokeAsync);
 
         var baseSeed = policy == InactivePolicy.Delete ? 1000 : 2000;
         var modes = new (string Name, DeliveryOrder Order, double Duplicates, double Faults)[]

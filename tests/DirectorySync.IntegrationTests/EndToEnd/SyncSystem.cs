@@ -20,11 +20,13 @@ public sealed class SyncSystem : IAsyncDisposable
     private readonly List<WebApplication> _silos = [];
     private WebApplication? _gateway;
     private readonly Dictionary<string, string?> _settings;
+    private readonly ILoggerProvider? _logs;
 
-    private SyncSystem(string connectionString, Dictionary<string, string?> settings)
+    private SyncSystem(string connectionString, Dictionary<string, string?> settings, ILoggerProvider? logs)
     {
         ConnectionString = connectionString;
         _settings = settings;
+        _logs = logs;
     }
 
     public string ConnectionString { get; }
@@ -48,11 +50,16 @@ public sealed class SyncSystem : IAsyncDisposable
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
-    /// <summary>Starts one silo and the gateway. <paramref name="settings"/> adds or overrides configuration.</summary>
-    public static async Task<SyncSystem> StartAsync(string name, IDictionary<string, string?>? settings = null,
+    /// <summary>
+    /// Starts one silo and the gateway. <paramref name="settings"/> adds or overrides configuration; <paramref name="logs"/>
+    /// also receives every host's logs; <paramref name="connectionString"/> is a database to use instead of a new one;
+    /// <paramref name="gatewayMiddleware"/> runs in front of the gateway's endpoints (fault injection).
+    /// </summary>
+    public static async Task<SyncSystem> StartAsync(
+        string name, IDictionary<string, string?>? settings = null, ILoggerProvider? logs = null, string? connectionString = null,
         Func<Microsoft.AspNetCore.Http.HttpContext, Func<Task>, Task>? gatewayMiddleware = null)
     {
-        var connectionString = await PostgresServer.Shared.CreateDatabaseAsync(name);
+        connectionString ??= await PostgresServer.Shared.CreateDatabaseAsync(name);
         var all = new Dictionary<string, string?>
         {
             ["ConnectionStrings:Postgres"] = connectionString,
@@ -63,7 +70,7 @@ public sealed class SyncSystem : IAsyncDisposable
             ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
-        var system = new SyncSystem(connectionString, all);
+        var system = new SyncSystem(connectionString, all, logs);
         await system.StartSiloAsync();
         await system.StartGatewayAsync(gatewayMiddleware);
         return system;
@@ -111,6 +118,7 @@ public sealed class SyncSystem : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(_settings).AddInMemoryCollection(extra);
         builder.WebHost.UseUrls($"http://127.0.0.1:{TestSilo.FreeLoopbackPort()}");
         builder.Logging.ClearProviders();
+        if (_logs is not null) builder.Logging.AddProvider(_logs);
         return builder;
     }
 
