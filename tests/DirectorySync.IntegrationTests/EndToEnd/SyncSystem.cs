@@ -44,8 +44,8 @@ public sealed class SyncSystem : IAsyncDisposable
     {
         var body = System.Text.Encoding.UTF8.GetBytes(json);
         using var request = new HttpRequestMessage(HttpMethod.Post, WebhookUrl) { Content = new ByteArrayContent(body) };
-        request.Headers.TryAddWithoutValidation(Gateway.Webhooks.WebhookSignature.HeaderName,
-            Gateway.Webhooks.WebhookSignature.Sign(Secret, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), body));
+        request.Headers.TryAddWithoutValidation(Webhooks.WebhookSignature.HeaderName,
+            Webhooks.WebhookSignature.Sign(Secret, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), body));
         using var response = await Http.SendAsync(request);
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
