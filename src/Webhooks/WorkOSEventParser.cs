@@ -18,6 +18,12 @@ namespace DirectorySync.Webhooks;
 public static class WorkOSEventParser
 {
     // created_at is usually ISO-8601 with ms and Z, but a docs sample has "2023-04-28 20:05:31.093" (no zone: UTC).
+    /// <summary>
+    /// WorkOS ids are about 40 characters. The mirror indexes every id, and Postgres refuses an index entry past about
+    /// 2.7 kB, so a longer id could never be stored, not even in the dead letter's event log row.
+    /// </summary>
+    public const int MaxIdLength = 255;
+
     private static readonly string[] TimestampFormats = ["yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd' 'HH:mm:ss.FFFFFFFK"];
 
     public static ParsedWebhook Parse(ReadOnlySpan<byte> body)
@@ -48,6 +54,11 @@ public static class WorkOSEventParser
         if (string.IsNullOrEmpty(envelope?.Id) || envelope.Id.Contains('\0'))
         {
             return new NotAnEnvelope("no usable string id");
+        }
+
+        if (envelope.Id.Length > MaxIdLength)
+        {
+            return new NotAnEnvelope($"id is longer than {MaxIdLength} characters");
         }
 
         if (string.IsNullOrEmpty(envelope.Event) || envelope.Event.Contains('\0'))
@@ -226,7 +237,9 @@ public static class WorkOSEventParser
 
     private static bool TryRequire([NotNullWhen(true)] string? value, string path, [NotNullWhen(false)] out string? failure)
     {
-        failure = IsBlank(value) ? $"{path} is missing" : null;
+        failure = IsBlank(value) ? $"{path} is missing"
+            : value.Length > MaxIdLength ? $"{path} is longer than {MaxIdLength} characters"
+            : null;
         return failure is null;
     }
 

@@ -252,6 +252,20 @@ public sealed class MirrorStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Event_whose_id_is_too_large_to_index_is_dead_lettered_without_failing_its_batch()
+    {
+        var store = await StoreAsync();
+        await ApplyAsync(store, Activated("d15", 1));
+        // The parser refuses such ids first; this is the store's own guard against the limit (SQLSTATE 54000).
+        // Random letters, so that compression cannot bring the index entry under the limit.
+        var random = new Random(15);
+        var oversized = UserCreated(new string(Enumerable.Range(0, 20_000).Select(_ => (char)('a' + random.Next(26))).ToArray()), "d15", 3);
+        var outcomes = await Task.WhenAll(store.ApplyAsync(UserCreated("u1", "d15", 2)), store.ApplyAsync(oversized));
+        Assert.Equal([ApplyOutcome.Applied, ApplyOutcome.DeadLettered], outcomes);
+        Assert.Equal(["u1:u1@example.com:active"], (await MirrorOf("d15")).Users);
+    }
+
+    [Fact]
     public async Task Event_log_records_each_event_once_with_its_outcome()
     {
         var store = await StoreAsync();

@@ -172,8 +172,12 @@ public sealed partial class MirrorStore(
         }
     }
 
-    /// <summary>Class 22 (data exception) and 23 (integrity): the event's content, not the database's health.</summary>
-    private static bool IsDataError(PostgresException e) => e.SqlState.StartsWith("22") || e.SqlState.StartsWith("23");
+    /// <summary>
+    /// Class 22 (data exception), 23 (integrity) and 54 (a limit, such as an index entry too large): the event's content,
+    /// not the database's health.
+    /// </summary>
+    private static bool IsDataError(PostgresException e) =>
+        e.SqlState.StartsWith("22") || e.SqlState.StartsWith("23") || e.SqlState.StartsWith("54");
 
     private async Task<ApplyOutcome[]> ApplyBatchAsync(IReadOnlyList<Submission> batch)
     {

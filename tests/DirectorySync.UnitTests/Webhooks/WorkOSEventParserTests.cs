@@ -300,6 +300,29 @@ public sealed class WorkOSEventParserTests
         Assert.Equal(new DateTimeOffset(2026, 3, 1, 10, 0, 0, TimeSpan.Zero), letter.CreatedAt);
     }
 
+    [Theory]
+    [InlineData("dsync.user.created", """{"id":"LONG","directory_id":"directory_1","state":"active"}""", "data.id")]
+    [InlineData("dsync.group.created", """{"id":"directory_group_1","directory_id":"LONG"}""", "data.directory_id")]
+    [InlineData("dsync.group.user_added", """{"directory_id":"directory_1","user":{"id":"LONG"},"group":{"id":"g1"}}""", "data.user.id")]
+    public void Id_too_long_to_index_dead_letters_the_event(string eventType, string data, string field)
+    {
+        var letter = DeadLettered(Parse(Envelope(eventType, data.Replace("LONG", new string('x', WorkOSEventParser.MaxIdLength + 1)))));
+
+        Assert.Equal($"{field} is longer than {WorkOSEventParser.MaxIdLength} characters", letter.Reason);
+    }
+
+    [Fact]
+    public void Id_of_the_longest_length_is_accepted() =>
+        Applied(Parse(Envelope("dsync.activated", $$$"""{"id":"{{{new string('x', WorkOSEventParser.MaxIdLength)}}}"}""")));
+
+    [Fact]
+    public void Event_id_too_long_to_index_is_not_an_envelope()
+    {
+        var body = $$$"""{"id":"{{{new string('e', WorkOSEventParser.MaxIdLength + 1)}}}","event":"dsync.activated","data":{}}""";
+
+        Assert.Equal(new NotAnEnvelope("id is longer than 255 characters"), Parse(body));
+    }
+
     [Fact]
     public void Dead_lettered_membership_is_named_by_its_membership_key()
     {
