@@ -6,17 +6,20 @@ namespace DirectorySync.Simulator.Delivery;
 /// <summary>
 /// Plays WorkOS's webhook sender: signs each body at send time, POSTs it with a fixed number of requests in flight,
 /// and retries any non-2xx answer, transport error or timeout with exponential backoff (re-signing each attempt)
-/// until it is acknowledged or out of attempts. Reuse one instance for several deliveries to keep its connections.
+/// until it is acknowledged or out of attempts. With several endpoints, senders are spread over them and fail over to
+/// the next one when theirs cannot be reached. Reuse one instance for several deliveries to keep its connections.
 /// </summary>
 public sealed class WebhookDelivery : IDisposable
 {
     private readonly WebhookDeliveryOptions _options;
     private readonly HttpClient _client;
+    private readonly Uri[] _endpoints;
 
     public WebhookDelivery(WebhookDeliveryOptions options)
     {
         options.Validate();
         _options = options;
+        _endpoints = [options.Endpoint, .. options.AlternateEndpoints];
         var handler = new SocketsHttpHandler
         {
             MaxConnectionsPerServer = options.Concurrency,
@@ -59,7 +62,7 @@ public sealed class WebhookDelivery : IDisposable
         var reporting = progress is null ? Task.CompletedTask : ReportProgressAsync(run, progress, stopReporting.Token);
 
         var senders = Enumerable.Range(0, Math.Min(_options.Concurrency, Math.Max(1, run.Schedule.Length)))
-            .Select(_ => Task.Run(() => SendScheduledAsync(run, cancellationToken), cancellationToken));
+            .Select(sender => Task.Run(() => SendScheduledAsync(run, sender, cancellationToken), cancellationToken));
         try
         {
             await Task.WhenAll(senders);
@@ -74,17 +77,19 @@ public sealed class WebhookDelivery : IDisposable
     }
 
     /// <summary>One of the senders: takes the next scheduled request until none are left.</summary>
-    private async Task SendScheduledAsync(DeliveryRun run, CancellationToken cancellationToken)
+    private async Task SendScheduledAsync(DeliveryRun run, int sender, CancellationToken cancellationToken)
     {
         using var signature = new WebhookSignature(_options.Secret);
+        var endpoint = new EndpointCursor(_endpoints, sender);
         int slot;
         while ((slot = run.TakeNextSlot()) >= 0)
         {
-            await SendWithRetriesAsync(run, slot, signature, cancellationToken);
+            await SendWithRetriesAsync(run, slot, signature, endpoint, cancellationToken);
         }
     }
 
-    private async Task SendWithRetriesAsync(DeliveryRun run, int slot, WebhookSignature signature, CancellationToken cancellationToken)
+    private async Task SendWithRetriesAsync(
+        DeliveryRun run, int slot, WebhookSignature signature, EndpointCursor endpoint, CancellationToken cancellationToken)
     {
         var webhook = run.Events[run.Schedule[slot]];
         var backoff = _options.InitialBackoff;
@@ -94,7 +99,7 @@ public sealed class WebhookDelivery : IDisposable
             string error;
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Post, _options.Endpoint)
+                using var request = new HttpRequestMessage(HttpMethod.Post, endpoint.Current)
                 {
                     Content = new ReadOnlyMemoryContent(webhook.Body),
                 };
@@ -115,6 +120,8 @@ public sealed class WebhookDelivery : IDisposable
                 && exception is HttpRequestException or TaskCanceledException or IOException)
             {
                 error = exception is TaskCanceledException ? $"no response within {_options.RequestTimeout.TotalSeconds:0.#} s" : exception.Message;
+                // Unreachable or silent, unlike an HTTP answer: the next attempt goes to another address.
+                endpoint.MoveNext();
             }
 
             if (attempt >= _options.MaxAttempts)
@@ -148,6 +155,16 @@ public sealed class WebhookDelivery : IDisposable
     }
 
     public void Dispose() => _client.Dispose();
+
+    /// <summary>One sender's current endpoint: starts at the sender's share of the list, moves on when unreachable.</summary>
+    private sealed class EndpointCursor(Uri[] endpoints, int sender)
+    {
+        private int _index = sender % endpoints.Length;
+
+        public Uri Current => endpoints[_index];
+
+        public void MoveNext() => _index = (_index + 1) % endpoints.Length;
+    }
 
     /// <summary>The shared, lock-free state of one delivery: a cursor into the schedule and the counters.</summary>
     private sealed class DeliveryRun(IReadOnlyList<WebhookEvent> events, int[] schedule)
