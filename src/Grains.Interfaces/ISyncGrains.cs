@@ -24,9 +24,11 @@ public interface IGroupGrain : IGrainWithStringKey
 }
 
 /// <summary>
-/// Owns one membership, the pair of a group and a user (key: <see cref="MembershipKey"/>). Memberships are their own
-/// objects with their own order (FACTS §4), so they get their own grain: a 10,000-member group's initial
-/// <c>user_added</c> burst then spreads over the cluster instead of queueing behind one group grain.
+/// Applies the membership events of one directory (key: directory id). Memberships are ordered per (group, user) pair
+/// by event time (FACTS §4), and that order is decided where every decision is made: in the mirror store, under the
+/// directory's lock, against the committed versions. So this grain is a stateless, reentrant door, with activations
+/// on every silo: an initial sync's 50,000 <c>user_added</c> events spread over the cluster, and do not create
+/// 50,000 activations (one per pair) only to forward one call each.
 /// </summary>
 public interface IMembershipGrain : IGrainWithStringKey
 {
@@ -65,7 +67,7 @@ public static class EventRouting
             grains.GetGrain<IUserGrain>(e.User!.Id).ApplyAsync(e),
         SyncEventKind.GroupCreated or SyncEventKind.GroupUpdated or SyncEventKind.GroupDeleted =>
             grains.GetGrain<IGroupGrain>(e.Group!.Id).ApplyAsync(e),
-        _ => grains.GetGrain<IMembershipGrain>(MembershipKey.For(e.Membership!.GroupId, e.Membership.UserId)).ApplyAsync(e),
+        _ => grains.GetGrain<IMembershipGrain>(e.Membership!.DirectoryId).ApplyAsync(e),
     };
 }
 
