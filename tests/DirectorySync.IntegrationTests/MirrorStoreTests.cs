@@ -29,10 +29,10 @@ public sealed class MirrorStoreTests : IAsyncLifetime
         if (_dataSource is not null) await _dataSource.DisposeAsync();
     }
 
-    private async Task<MirrorStore> StoreAsync(InactiveUsersPolicy policy = InactiveUsersPolicy.Retain)
+    private async Task<MirrorStore> StoreAsync(InactiveUsersPolicy policy = InactiveUsersPolicy.Retain, TimeSpan? retention = null)
     {
-        var store = new MirrorStore(_dataSource!, Options.Create(new SyncOptions { InactiveUsers = policy, CleanupChunkSize = 2 }),
-            NullLogger<MirrorStore>.Instance);
+        var options = new SyncOptions { InactiveUsers = policy, CleanupChunkSize = 2, Retention = retention ?? TimeSpan.FromDays(30) };
+        var store = new MirrorStore(_dataSource!, Options.Create(options), NullLogger<MirrorStore>.Instance);
         await store.StartAsync(CancellationToken.None);
         _stores.Add(store);
         return store;
@@ -273,6 +273,23 @@ public sealed class MirrorStoreTests : IAsyncLifetime
         await ApplyAsync(store, Activated("d15", 1), created, UserCreated("u1", "d15", 2), created);
         Assert.Equal(3L, await ScalarAsync("SELECT count(*) FROM event_log WHERE directory_id = 'd15'"));
         Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM event_log WHERE directory_id = 'd15' AND outcome = 'stale'"));
+    }
+
+    [Fact]
+    public async Task Purge_drops_tombstones_and_event_log_entries_past_retention_and_keeps_newer_ones()
+    {
+        var store = await StoreAsync(retention: TimeSpan.FromHours(1));
+        await ApplyAsync(store, Activated("d16", 1), UserCreated("u1", "d16", 2), UserDeleted("u1", "d16", 3),
+            UserCreated("u2", "d16", 2), UserDeleted("u2", "d16", 3));
+        await ScalarAsync("UPDATE sync_tombstones SET deleted_at = now() - interval '2 hours' WHERE object_id = 'u1'");
+        await ScalarAsync("UPDATE event_log SET received_at = now() - interval '2 hours' WHERE object_id = 'u1'");
+
+        var (tombstones, events) = await store.PurgeAsync();
+
+        Assert.Equal(1, tombstones);
+        Assert.Equal(2, events);
+        Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM sync_tombstones WHERE object_id = 'u2'"));
+        Assert.Equal(0L, await ScalarAsync("SELECT count(*) FROM sync_tombstones WHERE object_id = 'u1'"));
     }
 
     private async Task<object?> ScalarAsync(string sql)

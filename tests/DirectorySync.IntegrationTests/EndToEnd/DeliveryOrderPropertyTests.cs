@@ -45,7 +45,8 @@ public sealed class DeliveryOrderPropertyTests(ITestOutputHelper output)
             {
                 Seed = seed,
                 Directories = 3,
-                UsersPerDirectory = 25,
+                // One run per mode is a directory of thousands of events; the others are small and many.
+                UsersPerDirectory = s == 0 ? 150 : 25,
                 GroupsPerDirectory = 5,
                 MembershipsPerUser = 2,
                 ChurnPerDirectory = 120,
