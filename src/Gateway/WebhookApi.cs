@@ -34,7 +34,17 @@ public static partial class WebhookApi
             return Answer(StatusCodes.Status403Forbidden, sender.Reason);
         }
         if (context.Request.ContentLength > options.MaxBodyBytes) return Answer(StatusCodes.Status413PayloadTooLarge, "body too large");
-        var body = await ReadBodyAsync(context.Request.BodyReader, options.MaxBodyBytes, context.RequestAborted);
+        byte[]? body;
+        try
+        {
+            body = await ReadBodyAsync(context.Request.BodyReader, options.MaxBodyBytes, context.RequestAborted);
+        }
+        catch (BadHttpRequestException e)
+        {
+            // Kestrel's limits (a body trickling in too slowly, a chunked body past the limit): the sender's fault, not an error of ours.
+            LogBodyNotReceived(logger, e.StatusCode, context.Connection.RemoteIpAddress?.ToString());
+            return Answer(e.StatusCode, "request body not received");
+        }
         if (body is null) return Answer(StatusCodes.Status413PayloadTooLarge, "body too large");
 
         var check = signature.Verify(context.Request.Headers[WebhookSignature.HeaderName], body);
@@ -117,6 +127,9 @@ public static partial class WebhookApi
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook refused: {Reason} (sender {Sender}, peer {RemoteAddress})")]
     private static partial void LogRefusedSender(ILogger logger, string reason, string? sender, string? remoteAddress);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Webhook body not received (answered {StatusCode}) from {RemoteAddress}")]
+    private static partial void LogBodyNotReceived(ILogger logger, int statusCode, string? remoteAddress);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook rejected: {Reason} (from {RemoteAddress})")]
     private static partial void LogRejected(ILogger logger, string reason, string? remoteAddress);
