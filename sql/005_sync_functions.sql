@@ -70,7 +70,9 @@ CREATE FUNCTION sync_read_state(
     directory_ids text[], user_ids text[], group_ids text[], pair_group_ids text[], pair_user_ids text[])
 RETURNS TABLE (object_kind text, object_id text, live_at timestamptz, live_event_id text,
                tombstone_at timestamptz, tombstone_event_id text)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY
     WITH pairs AS (
         SELECT g || '/' || u AS pair_id, g, u FROM unnest(pair_group_ids, pair_user_ids) AS p (g, u)),
     wanted AS (
@@ -103,22 +105,26 @@ LANGUAGE sql STABLE AS $$
     FROM (SELECT DISTINCT kind, id FROM wanted) w
     LEFT JOIN newest_live l ON l.kind = w.kind AND l.id = w.id
     LEFT JOIN sync_tombstones t ON t.object_id = w.id AND t.object_kind = w.kind
-    WHERE l.id IS NOT NULL OR t.object_id IS NOT NULL
+    WHERE l.id IS NOT NULL OR t.object_id IS NOT NULL;
+END
 $$;
 
 CREATE FUNCTION sync_write_tombstones(kind text, rows sync_delete_row[]) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
     INSERT INTO sync_tombstones AS t (object_id, object_kind, directory_id, version_at, version_event_id)
     SELECT r.object_id, kind, r.workos_directory_id, r.version_at, r.version_event_id FROM unnest(rows) r
     ON CONFLICT (object_id, object_kind) DO UPDATE
         SET directory_id = excluded.directory_id, version_at = excluded.version_at,
             version_event_id = excluded.version_event_id, deleted_at = now()
-        WHERE sync_newer(excluded.version_at, excluded.version_event_id, t.version_at, t.version_event_id)
+        WHERE sync_newer(excluded.version_at, excluded.version_event_id, t.version_at, t.version_event_id);
+END
 $$;
 
 -- Memberships: shown when both sides are shown, otherwise pending.
 CREATE FUNCTION sync_write_memberships(rows sync_membership_row[]) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
     WITH incoming AS (
         SELECT * FROM unnest(rows) i
         WHERE NOT sync_outdated('membership', i.workos_group_id || '/' || i.workos_user_id, i.version_at, i.version_event_id)
@@ -147,7 +153,8 @@ LANGUAGE sql AS $$
     ON CONFLICT (object_id, object_kind) DO UPDATE
         SET directory_id = excluded.directory_id, version_at = excluded.version_at,
             version_event_id = excluded.version_event_id, data = excluded.data
-        WHERE sync_newer(excluded.version_at, excluded.version_event_id, p.version_at, p.version_event_id)
+        WHERE sync_newer(excluded.version_at, excluded.version_event_id, p.version_at, p.version_event_id);
+END
 $$;
 
 -- Pending memberships whose user and group are now both shown move into the mirror.
@@ -358,7 +365,8 @@ END
 $$;
 
 CREATE FUNCTION sync_delete_memberships(rows sync_membership_row[]) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
     DELETE FROM directory_group_memberships m
     USING unnest(rows) r, directory_users u, directory_groups g
     WHERE u.workos_user_id = r.workos_user_id AND g.workos_group_id = r.workos_group_id
@@ -367,9 +375,10 @@ LANGUAGE sql AS $$
     DELETE FROM sync_pending p USING unnest(rows) r
     WHERE p.object_id = r.workos_group_id || '/' || r.workos_user_id AND p.object_kind = 'membership'
       AND sync_newer(r.version_at, r.version_event_id, p.version_at, p.version_event_id);
-    SELECT sync_write_tombstones('membership', ARRAY(
+    PERFORM sync_write_tombstones('membership', ARRAY(
         SELECT ROW(r.workos_group_id || '/' || r.workos_user_id, r.workos_directory_id, r.version_at, r.version_event_id)::sync_delete_row
         FROM unnest(rows) r));
+END
 $$;
 
 -- A directory delete is recorded at once (tombstone, 'deleting' state, a cleanup job); the rows go in

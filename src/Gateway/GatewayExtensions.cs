@@ -1,6 +1,6 @@
 using System.Data.Common;
-using DirectorySync.Gateway.Webhooks;
 using DirectorySync.Hosting;
+using DirectorySync.Webhooks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 using Orleans.Configuration;
@@ -12,19 +12,8 @@ public static class GatewayExtensions
     /// <summary>The gateway: an Orleans client of the cluster on Postgres and the webhook endpoint's services.</summary>
     public static WebApplicationBuilder AddDirectorySyncGateway(this WebApplicationBuilder builder, ClusterSettings settings)
     {
-        var webhooks = WebhookOptions.From(builder.Configuration);
         builder.AddServiceDefaults();
-        builder.Services.AddSingleton(webhooks);
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(new SourceAddressPolicy(webhooks.AllowedSourceIps, webhooks.TrustedProxies));
-        builder.Services.AddSingleton(sp => new WebhookSignature(webhooks.Secrets, sp.GetRequiredService<TimeProvider>(), webhooks.Tolerance));
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.Limits.MaxRequestBodySize = webhooks.MaxBodyBytes;
-            // A sender that trickles its headers or body is cut off instead of holding a connection for ever.
-            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
-            kestrel.Limits.MinRequestBodyDataRate = new(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(5));
-        });
+        builder.AddWebhookApi();
 
         DbProviderFactories.RegisterFactory("Npgsql", NpgsqlFactory.Instance);
         builder.UseOrleansClient(client =>
@@ -39,7 +28,6 @@ public static class GatewayExtensions
                 o.Invariant = "Npgsql";
                 o.ConnectionString = settings.ConnectionString;
             });
-            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = webhooks.ApplyTimeout);
             // Start before the silos are up (or while they restart): keep trying instead of exiting.
             client.UseConnectionRetryFilter(async (_, cancellationToken) =>
             {
@@ -47,6 +35,8 @@ public static class GatewayExtensions
                 return true;
             });
         });
+        builder.Services.AddOptions<ClientMessagingOptions>()
+            .Configure<WebhookOptions>((messaging, webhooks) => messaging.ResponseTimeout = webhooks.ApplyTimeout);
         builder.Services.AddHealthChecks()
             .AddPostgresCheck(settings.ConnectionString)
             .Add(new HealthCheckRegistration("cluster",

@@ -7,6 +7,3 @@ builder.AddDirectorySyncGateway(ClusterSettings.From(builder.Configuration));
 var app = builder.Build();
 app.MapGatewayEndpoints();
 await app.RunAsync();
-
-/// <summary>Visible to the end-to-end tests, which host the gateway in-process.</summary>
-public partial class Program;

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
 
 namespace DirectorySync.Hosting;
 
@@ -17,6 +18,11 @@ public static class ServiceDefaultsExtensions
             o.UseUtcTimestamp = true;
         });
         builder.Services.AddHealthChecks();
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter("DirectorySync", "DirectorySync.Gateway", "Microsoft.Orleans")
+            .AddAspNetCoreInstrumentation()
+            .AddRuntimeInstrumentation()
+            .AddPrometheusExporter());
 
         // An initial sync arrives as an unthrottled burst the moment the process starts; the pool's slow ramp-up
         // from #cores threads would queue it for seconds (measured: ~400 events/s on the first burst otherwise).

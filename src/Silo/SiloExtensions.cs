@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Net;
 using DirectorySync.Hosting;
 using DirectorySync.Storage;
+using DirectorySync.Webhooks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 using Orleans.Configuration;
@@ -26,6 +27,7 @@ public static class SiloExtensions
         DbProviderFactories.RegisterFactory(AdoNetInvariant, NpgsqlFactory.Instance);
         builder.AddServiceDefaults();
         builder.Services.AddDirectorySync(configuration, settings.ConnectionString);
+        if (configuration.GetValue("Webhooks:ServeInSilo", false)) builder.AddWebhookApi();
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(o =>
@@ -82,6 +84,7 @@ public static class SiloExtensions
     {
         app.UseOperationsAccess();
         app.MapHealthEndpoints();
+        if (app.Services.GetService<WebhookOptions>() is not null) app.MapWebhookApi();
         app.MapOrleansDashboard(routePrefix: DashboardPath).RequireOperationsToken(DashboardPath);
         return app;
     }

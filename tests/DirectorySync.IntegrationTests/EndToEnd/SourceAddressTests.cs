@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text;
-using DirectorySync.Gateway.Webhooks;
+using DirectorySync.Webhooks;
 using Npgsql;
 using Xunit;
 

@@ -44,18 +44,20 @@ public sealed class SyncSystem : IAsyncDisposable
     {
         var body = System.Text.Encoding.UTF8.GetBytes(json);
         using var request = new HttpRequestMessage(HttpMethod.Post, WebhookUrl) { Content = new ByteArrayContent(body) };
-        request.Headers.TryAddWithoutValidation(Gateway.Webhooks.WebhookSignature.HeaderName,
-            Gateway.Webhooks.WebhookSignature.Sign(Secret, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), body));
+        request.Headers.TryAddWithoutValidation(Webhooks.WebhookSignature.HeaderName,
+            Webhooks.WebhookSignature.Sign(Secret, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), body));
         using var response = await Http.SendAsync(request);
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
     /// <summary>
     /// Starts one silo and the gateway. <paramref name="settings"/> adds or overrides configuration; <paramref name="logs"/>
-    /// also receives every host's logs; <paramref name="connectionString"/> is a database to use instead of a new one.
+    /// also receives every host's logs; <paramref name="connectionString"/> is a database to use instead of a new one;
+    /// <paramref name="gatewayMiddleware"/> runs in front of the gateway's endpoints (fault injection).
     /// </summary>
     public static async Task<SyncSystem> StartAsync(
-        string name, IDictionary<string, string?>? settings = null, ILoggerProvider? logs = null, string? connectionString = null)
+        string name, IDictionary<string, string?>? settings = null, ILoggerProvider? logs = null, string? connectionString = null,
+        Func<Microsoft.AspNetCore.Http.HttpContext, Func<Task>, Task>? gatewayMiddleware = null)
     {
         connectionString ??= await PostgresServer.Shared.CreateDatabaseAsync(name);
         var all = new Dictionary<string, string?>
@@ -70,7 +72,7 @@ public sealed class SyncSystem : IAsyncDisposable
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
         var system = new SyncSystem(connectionString, all, logs);
         await system.StartSiloAsync();
-        await system.StartGatewayAsync();
+        await system.StartGatewayAsync(gatewayMiddleware);
         return system;
     }
 
@@ -97,11 +99,12 @@ public sealed class SyncSystem : IAsyncDisposable
         _silos.Remove(silo);
     }
 
-    private async Task StartGatewayAsync()
+    private async Task StartGatewayAsync(Func<Microsoft.AspNetCore.Http.HttpContext, Func<Task>, Task>? middleware)
     {
         var builder = Builder([]);
         builder.AddDirectorySyncGateway(ClusterSettings.From(builder.Configuration));
         _gateway = builder.Build();
+        if (middleware is not null) _gateway.Use(middleware);
         _gateway.MapGatewayEndpoints();
         await _gateway.StartAsync();
         GatewayUrl = new Uri(_gateway.Urls.Single());

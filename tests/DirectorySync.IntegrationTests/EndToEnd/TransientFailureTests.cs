@@ -1,6 +1,4 @@
 using System.Net;
-using System.Text;
-using DirectorySync.Gateway.Webhooks;
 using Npgsql;
 using Xunit;
 
@@ -10,27 +8,14 @@ namespace DirectorySync.IntegrationTests.EndToEnd;
 public sealed class TransientFailureTests : IAsyncLifetime
 {
     private SyncSystem _system = null!;
-    private readonly HttpClient _http = new();
 
     public async Task InitializeAsync() => _system = await SyncSystem.StartAsync("transient",
         new Dictionary<string, string?> { ["Webhooks:ApplyTimeoutSeconds"] = "5" });
 
-    public async Task DisposeAsync()
-    {
-        _http.Dispose();
-        await _system.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _system.DisposeAsync();
 
-    private Task<HttpResponseMessage> PostActivatedAsync(string directory)
-    {
-        var body = Encoding.UTF8.GetBytes($$$"""
-            {"id":"event_{{{directory}}}","event":"dsync.activated","created_at":"2026-11-01T10:00:00Z","data":{"id":"{{{directory}}}","organization_id":"org_1","type":"okta scim v2.0","state":"active","name":"Acme","domains":[]}}
-            """);
-        var request = new HttpRequestMessage(HttpMethod.Post, _system.WebhookUrl) { Content = new ByteArrayContent(body) };
-        request.Headers.TryAddWithoutValidation(WebhookSignature.HeaderName,
-            WebhookSignature.Sign(SyncSystem.Secret, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), body));
-        return _http.SendAsync(request);
-    }
+    private async Task<HttpStatusCode> PostActivatedAsync(string directory) =>
+        (await _system.SendAsync(Payloads.Activated($"event_{directory}", directory, 1))).Status;
 
     private async Task SetDatabaseAvailableAsync(bool available)
     {
@@ -51,21 +36,19 @@ public sealed class TransientFailureTests : IAsyncLifetime
         await SetDatabaseAvailableAsync(false);
         try
         {
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await PostActivatedAsync("directory_outage")).StatusCode);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, await PostActivatedAsync("directory_outage"));
         }
         finally
         {
             await SetDatabaseAvailableAsync(true);
         }
-        var retry = await PostActivatedAsync("directory_outage");
-        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
-        Assert.Equal("applied", await retry.Content.ReadAsStringAsync());
+        Assert.Equal((HttpStatusCode.OK, "applied"), await _system.SendAsync(Payloads.Activated("event_directory_outage", "directory_outage", 1)));
     }
 
     [Fact]
     public async Task No_silo_answers_503()
     {
         await _system.StopSiloAsync(_system.Silos.Single());
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await PostActivatedAsync("directory_nosilo")).StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, await PostActivatedAsync("directory_nosilo"));
     }
 }

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text;
-using DirectorySync.Gateway.Webhooks;
+using DirectorySync.Webhooks;
 using Npgsql;
 using Xunit;
 
@@ -122,5 +122,13 @@ public sealed class WebhookEndpointTests(WebhookEndpointTests.Fixture fixture) :
     {
         Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync(new Uri(_system.GatewayUrl, "/health/live"))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync(new Uri(_system.GatewayUrl, "/health/ready"))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Metrics_count_webhook_answers()
+    {
+        await PostAsync(Activated("event_m1", "directory_m1"));
+        var metrics = await _http.GetStringAsync(new Uri(_system.GatewayUrl, "/metrics"));
+        Assert.Contains("directorysync_webhooks", metrics);
     }
 }

@@ -1,5 +1,5 @@
 using System.Net;
-using DirectorySync.Gateway.Webhooks;
+using DirectorySync.Webhooks;
 using Xunit;
 
 namespace DirectorySync.UnitTests.Webhooks;

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using DirectorySync.Gateway.Webhooks;
+using DirectorySync.Webhooks;
 using Xunit;
 
 namespace DirectorySync.UnitTests.Webhooks;

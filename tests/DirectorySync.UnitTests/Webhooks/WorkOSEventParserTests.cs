@@ -1,9 +1,9 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using DirectorySync.Events;
-using DirectorySync.Gateway.Webhooks;
+using DirectorySync.Webhooks;
 using Xunit;
-using static DirectorySync.Gateway.Webhooks.ParsedWebhook;
+using static DirectorySync.Webhooks.ParsedWebhook;
 
 namespace DirectorySync.UnitTests.Webhooks;
 

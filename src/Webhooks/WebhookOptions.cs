@@ -1,8 +1,7 @@
 using System.Net;
-using DirectorySync.Gateway.Webhooks;
 using Microsoft.Extensions.Configuration;
 
-namespace DirectorySync.Gateway;
+namespace DirectorySync.Webhooks;
 
 /// <summary>The webhook endpoint's settings (section <c>Webhooks</c>, secrets from <c>WORKOS_WEBHOOK_SECRET</c>).</summary>
 public sealed record WebhookOptions

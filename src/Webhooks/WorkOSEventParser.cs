@@ -5,9 +5,9 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using System.Text.Unicode;
 using DirectorySync.Events;
-using static DirectorySync.Gateway.Webhooks.ParsedWebhook;
+using static DirectorySync.Webhooks.ParsedWebhook;
 
-namespace DirectorySync.Gateway.Webhooks;
+namespace DirectorySync.Webhooks;
 
 /// <summary>
 /// Turns a verified webhook body into a <see cref="SyncEvent"/>, or says why it is not one. Never throws.

@@ -1,4 +1,4 @@
-namespace DirectorySync.Gateway.Webhooks;
+namespace DirectorySync.Webhooks;
 
 /// <summary>Why a <c>WorkOS-Signature</c> header was accepted or refused.</summary>
 public enum SignatureOutcome

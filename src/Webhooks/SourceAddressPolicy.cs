@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace DirectorySync.Gateway.Webhooks;
+namespace DirectorySync.Webhooks;
 
 /// <summary>Whether a webhook's sender may post, the address judged to be the sender, and a short reason.</summary>
 public readonly record struct SourceAddressDecision(bool IsAllowed, IPAddress? Sender, string Reason);

@@ -2,9 +2,8 @@ using System.Buffers;
 using System.Diagnostics.Metrics;
 using System.IO.Pipelines;
 using DirectorySync.Events;
-using DirectorySync.Gateway.Webhooks;
 
-namespace DirectorySync.Gateway;
+namespace DirectorySync.Webhooks;
 
 /// <summary>
 /// <c>POST /webhooks/workos</c>: only genuine WorkOS events get past the signature check; each is acknowledged

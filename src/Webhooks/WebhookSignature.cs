@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace DirectorySync.Gateway.Webhooks;
+namespace DirectorySync.Webhooks;
 
 /// <summary>
 /// Verifies the <c>WorkOS-Signature</c> header (<c>t=&lt;unix ms&gt;, v1=&lt;hex&gt;</c>): v1 is the lowercase hex

@@ -1,0 +1,49 @@
+using DirectorySync.Simulator.Delivery;
+
+namespace DirectorySync.Simulator.Cli;
+
+/// <summary>The delivery options both commands share, and running a delivery with progress and summary.</summary>
+internal static class DeliveryArguments
+{
+    public static readonly string[] ValueOptions =
+    [
+        "url", "secret", "concurrency", "order", "duplicates", "seed", "max-attempts", "initial-backoff-ms",
+        "max-backoff-ms", "timeout-s",
+    ];
+
+    public static WebhookDeliveryOptions Read(CommandLine line)
+    {
+        var defaults = new WebhookDeliveryOptions { Endpoint = new Uri("http://127.0.0.1/"), Secret = "" };
+        return new WebhookDeliveryOptions
+        {
+            Endpoint = line.Url("url"),
+            Secret = line.RequiredText("secret"),
+            Concurrency = line.Integer("concurrency", defaults.Concurrency, minimum: 1),
+            Order = line.Choice("order", defaults.Order, ("in-order", DeliveryOrder.InOrder), ("shuffled", DeliveryOrder.Shuffled)),
+            DuplicateFraction = line.Fraction("duplicates", defaults.DuplicateFraction),
+            Seed = line.Integer("seed", defaults.Seed, minimum: int.MinValue),
+            MaxAttempts = line.Integer("max-attempts", defaults.MaxAttempts, minimum: 1),
+            InitialBackoff = line.Milliseconds("initial-backoff-ms", defaults.InitialBackoff),
+            MaxBackoff = line.Milliseconds("max-backoff-ms", defaults.MaxBackoff),
+            RequestTimeout = line.Seconds("timeout-s", defaults.RequestTimeout),
+        };
+    }
+
+    public static async Task<DeliveryReport> DeliverAsync(
+        IReadOnlyList<WebhookEvent> events, WebhookDeliveryOptions options, CancellationToken cancellationToken)
+    {
+        Console.Error.WriteLine($"delivering {events.Count:N0} events to {options.Endpoint} …");
+        var display = new ProgressDisplay();
+        DeliveryReport report;
+        try
+        {
+            report = await WebhookDelivery.DeliverAsync(events, options, display, cancellationToken);
+        }
+        finally
+        {
+            display.Finish();
+        }
+        RunSummary.Delivery(report, options);
+        return report;
+    }
+}
