@@ -48,6 +48,8 @@ public static class SiloExtensions
                 o.ConnectionString = settings.ConnectionString;
             });
             silo.Services.Configure<ReminderOptions>(configuration.GetSection("Reminders"));
+            // How soon a crashed silo is declared dead, so its grains and reminders move (Orleans's defaults unless set).
+            silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection("Orleans:Membership"));
             silo.AddDashboard();
             silo.AddStartupTask((services, _) =>
                 services.GetRequiredService<IGrainFactory>().GetGrain<IMaintenanceGrain>(0).EnsureScheduledAsync());

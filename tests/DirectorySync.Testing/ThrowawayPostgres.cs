@@ -8,8 +8,9 @@ namespace DirectorySync.Testing;
 /// <summary>
 /// A private PostgreSQL server started from the installed binaries: its own data directory under
 /// <c>/tmp/directorysync-postgres</c>, a free port on 127.0.0.1, trust authentication, durability off.
+/// Tests of outages can stop it and start it again on the same port.
 /// </summary>
-internal sealed class ThrowawayPostgres : IDisposable
+public sealed class ThrowawayPostgres : IDisposable
 {
     private const string RunsRoot = "/tmp/directorysync-postgres";
     private const string ServerUser = "postgres";
@@ -83,7 +84,12 @@ internal sealed class ThrowawayPostgres : IDisposable
         Directory.Delete(runDirectory, recursive: true);
     }
 
-    private async Task StartServerAsync()
+    /// <summary>Stops the server as an operator would (<c>pg_ctl stop -m fast</c>): sessions end, committed data stays.</summary>
+    public Task StopServerAsync() =>
+        RunAsync(binaries.PgCtl, ["stop", "-D", DataDirectory, "-m", "fast", "-w"], "/", asServerUser: true);
+
+    /// <summary>Starts the server (again), on its port, and returns once it accepts connections.</summary>
+    public async Task StartServerAsync()
     {
         var port = new NpgsqlConnectionStringBuilder(AdminConnectionString).Port;
         var serverOptions = string.Join(' ',

@@ -14,7 +14,8 @@ public static class Program
                  [--verify "<npgsql connection string>"] [--inactive-policy retain|delete] [--verify-timeout-s 30]
                  [--out events.jsonl]
             Generates a history (counts are per directory), writes it to --out, delivers it to --url, and compares the
-            mirror with what in-order delivery must produce. Without --url nothing is sent.
+            mirror with what in-order delivery must produce. Without --url nothing is sent. Several gateways:
+            --url URL1,URL2 spreads the senders over them, and a sender that cannot reach one fails over to the next.
 
         replay --url URL --secret S (--from events.jsonl | --from-event-log "<connection string>" [--dead-letters-only]
                [--since ISO-TIME]) [delivery options as above]

@@ -101,11 +101,16 @@ internal sealed class CommandLine
         throw new UsageException($"--{name} must be one of {string.Join(", ", choices.Select(c => c.Text))}, not '{text}'.");
     }
 
-    public Uri Url(string name)
+    /// <summary>One or more comma-separated http(s) URLs.</summary>
+    public IReadOnlyList<Uri> Urls(string name)
     {
-        var text = RequiredText(name);
-        return Uri.TryCreate(text, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps)
+        var urls = RequiredText(name).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (urls.Length == 0) throw new UsageException($"--{name} needs at least one URL.");
+        return urls.Select(text => ParseUrl(name, text)).ToArray();
+    }
+
+    private static Uri ParseUrl(string name, string text) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps)
             ? url
             : throw new UsageException($"--{name} must be an http(s) URL, not '{text}'.");
-    }
 }

@@ -14,9 +14,11 @@ internal static class DeliveryArguments
     public static WebhookDeliveryOptions Read(CommandLine line)
     {
         var defaults = new WebhookDeliveryOptions { Endpoint = new Uri("http://127.0.0.1/"), Secret = "" };
+        var urls = line.Urls("url");
         return new WebhookDeliveryOptions
         {
-            Endpoint = line.Url("url"),
+            Endpoint = urls[0],
+            AlternateEndpoints = urls.Skip(1).ToArray(),
             Secret = line.RequiredText("secret"),
             Concurrency = line.Integer("concurrency", defaults.Concurrency, minimum: 1),
             Order = line.Choice("order", defaults.Order, ("in-order", DeliveryOrder.InOrder), ("shuffled", DeliveryOrder.Shuffled)),
@@ -32,7 +34,7 @@ internal static class DeliveryArguments
     public static async Task<DeliveryReport> DeliverAsync(
         IReadOnlyList<WebhookEvent> events, WebhookDeliveryOptions options, CancellationToken cancellationToken)
     {
-        Console.Error.WriteLine($"delivering {events.Count:N0} events to {options.Endpoint} …");
+        Console.Error.WriteLine($"delivering {events.Count:N0} events to {string.Join(", ", [options.Endpoint, .. options.AlternateEndpoints])} …");
         var display = new ProgressDisplay();
         DeliveryReport report;
         try

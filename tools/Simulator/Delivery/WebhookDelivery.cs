@@ -6,18 +6,21 @@ namespace DirectorySync.Simulator.Delivery;
 /// <summary>
 /// Plays WorkOS's webhook sender: signs each body at send time, POSTs it with a fixed number of requests in flight,
 /// and retries any non-2xx answer, transport error or timeout with exponential backoff (re-signing each attempt)
-/// until it is acknowledged or out of attempts. Reuse one instance for several deliveries to keep its connections.
+/// until it is acknowledged or out of attempts. With several endpoints, senders are spread over them and fail over to
+/// the next one when theirs cannot be reached. Reuse one instance for several deliveries to keep its connections.
 /// </summary>
 public sealed class WebhookDelivery : IDisposable
 {
     private readonly WebhookDeliveryOptions _options;
     // The bare handler pipeline: HttpClient would add a linked cancellation source and timer per request.
     private readonly HttpMessageInvoker _client;
+    private readonly Uri[] _endpoints;
 
     public WebhookDelivery(WebhookDeliveryOptions options)
     {
         options.Validate();
         _options = options;
+        _endpoints = [options.Endpoint, .. options.AlternateEndpoints];
         var handler = new SocketsHttpHandler
         {
             MaxConnectionsPerServer = options.Concurrency,
@@ -55,7 +58,7 @@ public sealed class WebhookDelivery : IDisposable
         var reporting = progress is null ? Task.CompletedTask : ReportProgressAsync(run, progress, stopReporting.Token);
 
         var senders = Enumerable.Range(0, Math.Min(_options.Concurrency, Math.Max(1, run.Schedule.Length)))
-            .Select(_ => Task.Run(() => SendScheduledAsync(run, cancellationToken), cancellationToken));
+            .Select(sender => Task.Run(() => SendScheduledAsync(run, sender, cancellationToken), cancellationToken));
         try
         {
             await Task.WhenAll(senders);
@@ -70,19 +73,21 @@ public sealed class WebhookDelivery : IDisposable
     }
 
     /// <summary>One of the senders: takes the next scheduled request until none are left.</summary>
-    private async Task SendScheduledAsync(DeliveryRun run, CancellationToken cancellationToken)
+    private async Task SendScheduledAsync(DeliveryRun run, int sender, CancellationToken cancellationToken)
     {
         using var signature = new WebhookSignature(_options.Secret);
         using var attemptTimeout = new AttemptTimeout(_options.RequestTimeout, cancellationToken);
+        var endpoint = new EndpointCursor(_endpoints, sender);
         int slot;
         while ((slot = run.TakeNextSlot()) >= 0)
         {
-            await SendWithRetriesAsync(run, slot, signature, attemptTimeout, cancellationToken);
+            await SendWithRetriesAsync(run, slot, signature, attemptTimeout, endpoint, cancellationToken);
         }
     }
 
     private async Task SendWithRetriesAsync(
-        DeliveryRun run, int slot, WebhookSignature signature, AttemptTimeout attemptTimeout, CancellationToken cancellationToken)
+        DeliveryRun run, int slot, WebhookSignature signature, AttemptTimeout attemptTimeout, EndpointCursor endpoint,
+        CancellationToken cancellationToken)
     {
         var webhook = run.Events[run.Schedule[slot]];
         var backoff = _options.InitialBackoff;
@@ -92,7 +97,7 @@ public sealed class WebhookDelivery : IDisposable
             string error;
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Post, _options.Endpoint)
+                using var request = new HttpRequestMessage(HttpMethod.Post, endpoint.Current)
                 {
                     Version = HttpVersion.Version11,
                     VersionPolicy = HttpVersionPolicy.RequestVersionExact,
@@ -117,6 +122,8 @@ public sealed class WebhookDelivery : IDisposable
                 error = exception is OperationCanceledException
                     ? $"no response within {_options.RequestTimeout.TotalSeconds:0.#} s"
                     : exception.Message;
+                // Unreachable or silent, unlike an HTTP answer: the next attempt goes to another address.
+                endpoint.MoveNext();
             }
             finally
             {
@@ -180,6 +187,16 @@ public sealed class WebhookDelivery : IDisposable
         }
 
         public void Dispose() => _source.Dispose();
+    }
+
+    /// <summary>One sender's current endpoint: starts at the sender's share of the list, moves on when unreachable.</summary>
+    private sealed class EndpointCursor(Uri[] endpoints, int sender)
+    {
+        private int _index = sender % endpoints.Length;
+
+        public Uri Current => endpoints[_index];
+
+        public void MoveNext() => _index = (_index + 1) % endpoints.Length;
     }
 
     /// <summary>The shared, lock-free state of one delivery: a cursor into the schedule and the counters.</summary>

@@ -13,6 +13,12 @@ public enum DeliveryOrder
 public sealed record WebhookDeliveryOptions
 {
     public required Uri Endpoint { get; init; }
+    /// <summary>
+    /// The receiver's other addresses (more gateways behind WorkOS's one URL). Senders are spread over
+    /// <see cref="Endpoint"/> and these; a sender that cannot reach its address (connection failure or no response in
+    /// time) moves on to the next one, as a load balancer fails over.
+    /// </summary>
+    public IReadOnlyList<Uri> AlternateEndpoints { get; init; } = [];
     public required string Secret { get; init; }
     /// <summary>Requests in flight at once (and connections open).</summary>
     public int Concurrency { get; init; } = 32;
