@@ -7,8 +7,8 @@ namespace DirectorySync.Webhooks;
 
 /// <summary>
 /// <c>POST /webhooks/workos</c>: only genuine WorkOS events get past the signature check; each is acknowledged
-/// (200) only once its effect is durable, and every other answer says why: 403 sender not on the allow-list, 413 too large, 401 not signed by
-/// WorkOS, 400 not an event, 503 try again later (WorkOS retries).
+/// (200) only once its effect is durable, and every other answer says why: 403 sender not on the allow-list,
+/// 413 too large, 408 body too slow, 401 not signed by WorkOS, 400 not an event, 503 try again later (WorkOS retries).
 /// </summary>
 public static partial class WebhookApi
 {
