@@ -7,8 +7,8 @@ namespace DirectorySync.Webhooks;
 
 /// <summary>
 /// <c>POST /webhooks/workos</c>: only genuine WorkOS events get past the signature check; each is acknowledged
-/// (200) only once its effect is durable, and every other answer says why: 403 sender not on the allow-list, 413 too large, 401 not signed by
-/// WorkOS, 400 not an event, 503 try again later (WorkOS retries).
+/// (200) only once its effect is durable, and every other answer says why: 403 sender not on the allow-list,
+/// 413 too large, 408 body too slow, 401 not signed by WorkOS, 400 not an event, 503 try again later (WorkOS retries).
 /// </summary>
 public static partial class WebhookApi
 {
@@ -33,7 +33,17 @@ public static partial class WebhookApi
             return Answer(StatusCodes.Status403Forbidden, sender.Reason);
         }
         if (context.Request.ContentLength > options.MaxBodyBytes) return Answer(StatusCodes.Status413PayloadTooLarge, "body too large");
-        var body = await ReadBodyAsync(context.Request.BodyReader, options.MaxBodyBytes, context.RequestAborted);
+        byte[]? body;
+        try
+        {
+            body = await ReadBodyAsync(context.Request.BodyReader, options.MaxBodyBytes, context.RequestAborted);
+        }
+        catch (BadHttpRequestException e)
+        {
+            // Kestrel's limits (a body trickling in too slowly, a chunked body past the limit): the sender's fault, not an error of ours.
+            LogBodyNotReceived(logger, e.StatusCode, context.Connection.RemoteIpAddress?.ToString());
+            return Answer(e.StatusCode, "request body not received");
+        }
         if (body is null) return Answer(StatusCodes.Status413PayloadTooLarge, "body too large");
 
         var check = signature.Verify(context.Request.Headers[WebhookSignature.HeaderName], body);
@@ -116,6 +126,9 @@ public static partial class WebhookApi
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook refused: {Reason} (sender {Sender}, peer {RemoteAddress})")]
     private static partial void LogRefusedSender(ILogger logger, string reason, string? sender, string? remoteAddress);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Webhook body not received (answered {StatusCode}) from {RemoteAddress}")]
+    private static partial void LogBodyNotReceived(ILogger logger, int statusCode, string? remoteAddress);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook rejected: {Reason} (from {RemoteAddress})")]
     private static partial void LogRejected(ILogger logger, string reason, string? remoteAddress);
