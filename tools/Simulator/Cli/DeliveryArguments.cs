@@ -7,7 +7,7 @@ internal static class DeliveryArguments
 {
     public static readonly string[] ValueOptions =
     [
-        "url", "secret", "concurrency", "order", "duplicates", "seed", "max-attempts", "initial-backoff-ms",
+        "url", "secret", "concurrency", "rate", "order", "duplicates", "seed", "max-attempts", "initial-backoff-ms",
         "max-backoff-ms", "timeout-s",
     ];
 
@@ -21,6 +21,7 @@ internal static class DeliveryArguments
             AlternateEndpoints = urls.Skip(1).ToArray(),
             Secret = line.RequiredText("secret"),
             Concurrency = line.Integer("concurrency", defaults.Concurrency, minimum: 1),
+            RatePerSecond = line.Text("rate") is null ? null : line.Integer("rate", 0, minimum: 1),
             Order = line.Choice("order", defaults.Order, ("in-order", DeliveryOrder.InOrder), ("shuffled", DeliveryOrder.Shuffled)),
             DuplicateFraction = line.Fraction("duplicates", defaults.DuplicateFraction),
             Seed = line.Integer("seed", defaults.Seed, minimum: int.MinValue),

@@ -17,7 +17,8 @@ internal static class RunSummary
     {
         var duplicates = report.Requests - report.Events;
         Line("events", $"{report.Events:N0} as {report.Requests:N0} requests ({duplicates:N0} duplicates), " +
-            $"{(options.Order == DeliveryOrder.InOrder ? "in order" : "shuffled")}, {options.Concurrency} in flight");
+            $"{(options.Order == DeliveryOrder.InOrder ? "in order" : "shuffled")}, {options.Concurrency} in flight" +
+            (options.RatePerSecond is { } rate ? $", starts paced at {rate:N0}/s" : ""));
         Line("duration", $"{report.Duration.TotalSeconds:0.00} s");
         Line("throughput", $"{report.RequestsPerSecond:N0} events/s acknowledged");
         Line("ack latency", $"p50 {Ms(report.AckLatency.P50)}, p99 {Ms(report.AckLatency.P99)}, max {Ms(report.AckLatency.Max)}");
@@ -30,15 +31,16 @@ internal static class RunSummary
         if (report.Failures.Count > ShownProblems) Console.Out.WriteLine($"  … and {report.Failures.Count - ShownProblems:N0} more");
     }
 
-    public static void Verification(IReadOnlyList<MirrorDifference> differences, MirrorSnapshot expected, InactivePolicy policy)
+    public static void Verification(
+        IReadOnlyList<MirrorDifference> differences, MirrorSnapshot expected, InactivePolicy policy, MirrorColumns columns)
     {
-        var policyText = policy.ToString().ToLowerInvariant();
+        var scope = $"{policy.ToString().ToLowerInvariant()} policy{(columns == MirrorColumns.Common ? ", common columns only" : "")}";
         if (differences.Count == 0)
         {
-            Line("mirror", $"matches the expected mirror ({policyText} policy): {expected}");
+            Line("mirror", $"matches the expected mirror ({scope}): {expected}");
             return;
         }
-        Line("mirror", $"{differences.Count:N0} differences from the expected mirror ({policyText} policy): {expected}");
+        Line("mirror", $"{differences.Count:N0} differences from the expected mirror ({scope}): {expected}");
         foreach (var difference in differences.Take(ShownProblems))
         {
             Console.Out.WriteLine($"  {difference}");

@@ -11,7 +11,7 @@ internal static class SimulateCommand
     public static readonly IReadOnlySet<string> ValueOptions = new HashSet<string>(DeliveryArguments.ValueOptions)
     {
         "users", "groups", "memberships-per-user", "churn", "directories", "generation", "inactive-policy", "verify",
-        "verify-timeout-s", "out", "start",
+        "verify-timeout-s", "verify-columns", "out", "start",
     };
 
     public static readonly IReadOnlySet<string> FlagOptions = new HashSet<string> { "delete-directory" };
@@ -35,6 +35,7 @@ internal static class SimulateCommand
         var policy = line.Choice("inactive-policy", InactivePolicy.Retain, ("retain", InactivePolicy.Retain), ("delete", InactivePolicy.Delete));
         var delivery = line.Text("url") is null ? null : DeliveryArguments.Read(line);
         var verifyConnection = line.Text("verify");
+        var verifyColumns = line.Choice("verify-columns", MirrorColumns.All, ("all", MirrorColumns.All), ("common", MirrorColumns.Common));
         var verifyPatience = line.Seconds("verify-timeout-s", TimeSpan.FromSeconds(30));
         var outPath = line.Text("out");
 
@@ -60,8 +61,8 @@ internal static class SimulateCommand
         {
             var expected = history.Expected(policy);
             var differences = await MirrorVerifier.WaitForMatchAsync(
-                verifyConnection, expected, verifyPatience, history.DirectoryIds, cancellationToken);
-            RunSummary.Verification(differences, expected, policy);
+                verifyConnection, expected, verifyPatience, history.DirectoryIds, verifyColumns, cancellationToken);
+            RunSummary.Verification(differences, expected, policy, verifyColumns);
             succeeded &= differences.Count == 0;
         }
 

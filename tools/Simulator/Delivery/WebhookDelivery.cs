@@ -53,7 +53,8 @@ public sealed class WebhookDelivery : IDisposable
     {
         var run = new DeliveryRun(
             events,
-            DeliverySchedule.Build(events.Count, _options.Order, _options.DuplicateFraction, _options.Seed));
+            DeliverySchedule.Build(events.Count, _options.Order, _options.DuplicateFraction, _options.Seed),
+            _options.RatePerSecond is { } rate ? new RequestPacer(rate) : null);
         using var stopReporting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var reporting = progress is null ? Task.CompletedTask : ReportProgressAsync(run, progress, stopReporting.Token);
 
@@ -93,6 +94,7 @@ public sealed class WebhookDelivery : IDisposable
         var backoff = _options.InitialBackoff;
         for (var attempt = 1; ; attempt++)
         {
+            if (run.Pacer is not null) await run.Pacer.WaitTurnAsync(cancellationToken);
             var started = Stopwatch.GetTimestamp();
             string error;
             try
@@ -199,8 +201,8 @@ public sealed class WebhookDelivery : IDisposable
         public void MoveNext() => _index = (_index + 1) % endpoints.Length;
     }
 
-    /// <summary>The shared, lock-free state of one delivery: a cursor into the schedule and the counters.</summary>
-    private sealed class DeliveryRun(IReadOnlyList<WebhookEvent> events, int[] schedule)
+    /// <summary>The shared state of one delivery: a cursor into the schedule, the counters and the pacing, if any.</summary>
+    private sealed class DeliveryRun(IReadOnlyList<WebhookEvent> events, int[] schedule, RequestPacer? pacer)
     {
         private readonly long _startedAt = Stopwatch.GetTimestamp();
         // Latency of the acknowledged attempt per slot; -1 until (unless) acknowledged.
@@ -213,6 +215,7 @@ public sealed class WebhookDelivery : IDisposable
 
         public IReadOnlyList<WebhookEvent> Events { get; } = events;
         public int[] Schedule { get; } = schedule;
+        public RequestPacer? Pacer { get; } = pacer;
 
         public int TakeNextSlot()
         {

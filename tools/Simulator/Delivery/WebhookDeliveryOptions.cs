@@ -22,6 +22,8 @@ public sealed record WebhookDeliveryOptions
     public required string Secret { get; init; }
     /// <summary>Requests in flight at once (and connections open).</summary>
     public int Concurrency { get; init; } = 32;
+    /// <summary>Request starts per second (attempts, retries included) when set; otherwise as fast as the concurrency allows.</summary>
+    public int? RatePerSecond { get; init; }
     public DeliveryOrder Order { get; init; } = DeliveryOrder.InOrder;
     /// <summary>Fraction of events (0..1) sent a second time at a random later position (anywhere, when shuffled).</summary>
     public double DuplicateFraction { get; init; }
@@ -40,6 +42,7 @@ public sealed record WebhookDeliveryOptions
     internal void Validate()
     {
         if (Concurrency < 1) throw new ArgumentOutOfRangeException(nameof(Concurrency), Concurrency, "At least one.");
+        if (RatePerSecond < 1) throw new ArgumentOutOfRangeException(nameof(RatePerSecond), RatePerSecond, "At least one, or none.");
         if (DuplicateFraction is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(DuplicateFraction), DuplicateFraction, "Between 0 and 1.");
         if (MaxAttempts < 1) throw new ArgumentOutOfRangeException(nameof(MaxAttempts), MaxAttempts, "At least one.");
     }

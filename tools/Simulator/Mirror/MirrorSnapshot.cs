@@ -10,6 +10,13 @@ public sealed record MirrorSnapshot(
     public override string ToString() =>
         $"{Directories.Count:N0} directories, {Users.Count:N0} users, {Groups.Count:N0} groups, {Memberships.Count:N0} memberships";
 
+    /// <summary>The same rows without what <see cref="MirrorColumns.Common"/> leaves out: directory names and role slugs.</summary>
+    public MirrorSnapshot CommonColumnsOnly() => this with
+    {
+        Directories = Directories.ToDictionary(pair => pair.Key, pair => pair.Value with { Name = null }, StringComparer.Ordinal),
+        Users = Users.ToDictionary(pair => pair.Key, pair => pair.Value with { RoleSlugs = [] }, StringComparer.Ordinal),
+    };
+
     /// <summary>
     /// Every way <paramref name="actual"/> departs from <paramref name="expected"/>, table by table in the order
     /// directories, users, groups, memberships, each sorted by WorkOS id so two runs report alike.

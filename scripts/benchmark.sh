@@ -1,0 +1,416 @@
+#!/usr/bin/env bash
+# Benchmarks DirectorySync against the seed recipe (the Node reference handler) and a null endpoint, one after the
+# other, on one private Postgres, with one generated stream delivered by the simulator. Prints a table, writes
+# .local/benchmark/results.{json,md}, and stops everything it started on exit. See BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib-postgres.sh
+
+usage() {
+  cat <<'USAGE'
+scripts/benchmark.sh [options]
+  --quick                 smoke run: 2,000 users, 200 groups, 2 memberships each, 1,000 churn events, a small
+                          steady stream (about a minute on a quiet machine); set sizes after it to change them
+  --users N               users of directories 1 and 2 (default 10000)
+  --groups N              groups of directories 1 and 2 (default 1000)
+  --memberships N         initial memberships per user (default 5)
+  --churn N               churn events of directory 1 after its initial sync (default 10000)
+  --concurrency N         requests in flight (default 32)
+  --rate N                events/s of the steady stage (default 1000)
+  --steady-users N        users of the steady stage's directory 3 (groups N/10, churn N; default 2500)
+  --targets LIST          comma-separated from ours,seed,null (default all three, run in that order); none: only
+                          the memory stage
+  --stages LIST           comma-separated from burst,churn,second,steady (default all; churn needs burst)
+  --memory                also run the memory stage: a fresh silo syncs --memory-users + --memory-groups
+  --memory-users N        (default 90000)
+  --memory-groups N       (default 10000)
+  --memory-memberships N  memberships per user in the memory stage (default 1)
+  --seed-recipe DIR       the seed recipe (default ../shared/peers/seed-recipe, then /work/shared/peers/seed-recipe)
+  --no-build              use the Release build as it is
+  --out DIR               results and logs (default .local/benchmark)
+USAGE
+}
+
+# ---- Options --------------------------------------------------------------------------------------------------------
+USERS=10000 GROUPS_=1000 MEMBERSHIPS=5 CHURN=10000 CONCURRENCY=32 RATE=1000 STEADY_USERS=2500
+TARGETS=ours,seed,null STAGES=burst,churn,second,steady MEMORY=0 BUILD=1 QUICK=0
+MEMORY_USERS=90000 MEMORY_GROUPS=10000 MEMORY_MEMBERSHIPS=1
+OUT=.local/benchmark SEED_RECIPE=""
+need_number() { [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "$1 needs a whole number, not '${2:-}'" >&2; exit 2; }; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1; USERS=2000; GROUPS_=200; MEMBERSHIPS=2; CHURN=1000; STEADY_USERS=300 ;;
+    --users) need_number "$1" "${2:-}"; USERS=$2; shift ;;
+    --groups) need_number "$1" "${2:-}"; GROUPS_=$2; shift ;;
+    --memberships) need_number "$1" "${2:-}"; MEMBERSHIPS=$2; shift ;;
+    --churn) need_number "$1" "${2:-}"; CHURN=$2; shift ;;
+    --concurrency) need_number "$1" "${2:-}"; CONCURRENCY=$2; shift ;;
+    --rate) need_number "$1" "${2:-}"; RATE=$2; shift ;;
+    --steady-users) need_number "$1" "${2:-}"; STEADY_USERS=$2; shift ;;
+    --targets) TARGETS=${2:?}; shift ;;
+    --stages) STAGES=${2:?}; shift ;;
+    --memory) MEMORY=1 ;;
+    --memory-users) need_number "$1" "${2:-}"; MEMORY_USERS=$2; shift ;;
+    --memory-groups) need_number "$1" "${2:-}"; MEMORY_GROUPS=$2; shift ;;
+    --memory-memberships) need_number "$1" "${2:-}"; MEMORY_MEMBERSHIPS=$2; shift ;;
+    --seed-recipe) SEED_RECIPE=${2:?}; shift ;;
+    --no-build) BUILD=0 ;;
+    --out) OUT=${2:?}; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "unknown option $1" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+has() { [[ ",$1," == *",$2,"* ]]; }
+for t in ${TARGETS//,/ }; do case $t in ours|seed|null|none) ;; *) echo "unknown target $t" >&2; exit 2 ;; esac; done
+for s in ${STAGES//,/ }; do case $s in burst|churn|second|steady) ;; *) echo "unknown stage $s" >&2; exit 2 ;; esac; done
+if has "$STAGES" churn && ! has "$STAGES" burst; then echo "--stages: churn follows burst (directory 1 must exist)" >&2; exit 2; fi
+[ "$RATE" -ge 1 ] && [ "$CONCURRENCY" -ge 1 ] || { echo "--rate and --concurrency must be at least 1" >&2; exit 2; }
+
+# ---- Layout -----------------------------------------------------------------------------------------------------------
+OUT=$(mkdir -p "$OUT" && cd "$OUT" && pwd)
+LOGS=$OUT/logs STREAMS=$OUT/streams PGDIR=$OUT/postgres
+rm -rf "$LOGS" && mkdir -p "$LOGS" "$STREAMS"
+STAGE_TSV=$OUT/stages.tsv MIRROR_TSV=$OUT/mirror.tsv PROCESS_TSV=$OUT/processes.tsv
+: >"$STAGE_TSV"; : >"$MIRROR_TSV"; : >"$PROCESS_TSV"
+SILO_DLL=src/Silo/bin/Release/net10.0/DirectorySync.Silo.dll
+GATEWAY_DLL=src/Gateway/bin/Release/net10.0/DirectorySync.Gateway.dll
+SIM_DLL=tools/Simulator/bin/Release/net10.0/DirectorySync.Simulator.dll
+SECRET=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+CLK_TCK=$(getconf CLK_TCK)
+START_DAY=2026-11-02   # the generator's fixed default start; each directory starts a day after the previous one
+STARTED_AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# ---- Processes and cleanup ----------------------------------------------------------------------------------------------
+pids=()
+pg_started=0
+stop_all() {  # SIGTERM to each (and to a stage subshell's timeout, which passes it on), SIGKILL whatever is left after 20 s
+  local pid left
+  for pid in "${pids[@]}"; do
+    running "$pid" || continue
+    pkill -TERM -P "$pid" 2>/dev/null || true
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for _ in $(seq 1 80); do
+    left=0
+    for pid in "${pids[@]}"; do running "$pid" && left=1; done
+    [ "$left" = 0 ] && break
+    sleep 0.25
+  done
+  for pid in "${pids[@]}"; do
+    if running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+    wait "$pid" 2>/dev/null || true
+  done
+  pids=()
+}
+cleanup() {
+  trap - EXIT INT TERM
+  stop_all
+  [ "$pg_started" = 1 ] && stop_postgres
+  return 0
+}
+stop_postgres() {  # the private server and its data; our postmaster by its pid if pg_ctl cannot stop it
+  local pm
+  pm=$(head -1 "$PGDIR/data/postmaster.pid" 2>/dev/null || true)
+  [ -n "$pm" ] && pg_as_owner "$(pg_bin_dir)/pg_ctl" -D "$PGDIR/data" -m fast -w -t 30 stop >>"$LOGS/cleanup.log" 2>&1 || true
+  if running "$pm"; then
+    log "pg_ctl did not stop Postgres; stopping postmaster $pm"
+    kill -INT "$pm" 2>/dev/null || true
+    for _ in $(seq 1 40); do running "$pm" || break; sleep 0.25; done
+    kill -QUIT "$pm" 2>/dev/null || true
+  fi
+  if running "$pm"; then log "Postgres $pm still running; leaving $PGDIR"; else rm -rf "$PGDIR"; fi
+  pg_started=0
+}
+# Alive and not a zombie (a daemon's parent here may be a PID 1 that never reaps it).
+running() {
+  local state
+  state=$(awk '$1 == "State:" {print $2}' "/proc/${1:-none}/status" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT TERM
+
+# A free TCP port in 55600-55699 (the range this project's tools use), not already handed out by this run, in $PORT
+# (not printed: a command substitution's subshell would forget what it handed out).
+taken_ports=" "
+free_port() {
+  local port listening
+  listening=$(ss -Hltn 2>/dev/null | awk '{n=split($4,a,":"); print a[n]}' | tr '\n' ' ')
+  for port in $(seq 55600 55699); do
+    [[ "$taken_ports" == *" $port "* || " $listening " == *" $port "* ]] && continue
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
+    taken_ports+="$port "; PORT=$port; return 0
+  done
+  echo "no free port in 55600-55699" >&2; return 1
+}
+
+wait_http() {  # URL NAME LOG PID [SECONDS]
+  local url=$1 name=$2 logfile=$3 pid=$4 deadline=$((SECONDS + ${5:-120}))
+  while [ $SECONDS -lt $deadline ]; do
+    curl -sf -m 2 -o /dev/null "$url" && return 0
+    kill -0 "$pid" 2>/dev/null || { log "$name exited; last lines of $logfile:"; tail -20 "$logfile" >&2; return 1; }
+    sleep 0.2
+  done
+  log "$name not ready at $url after ${5:-120} s; last lines of $logfile:"; tail -20 "$logfile" >&2; return 1
+}
+
+# ---- /proc sampling -----------------------------------------------------------------------------------------------------
+proc_ticks() { awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+pg_ticks() {  # the postmaster (with its reaped children) plus its live backends
+  local pm; pm=$(head -1 "$PGDIR/data/postmaster.pid" 2>/dev/null) || { echo 0; return; }
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v pm="$pm" '
+    { line = $0; pid = $1; sub(/^.*\) /, "") }
+    pid == pm { s += $12 + $13 + $14 + $15 }
+    $2 == pm { s += $12 + $13 }
+    END { print s + 0 }'
+}
+machine_busy_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
+vm_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null || echo ""; }
+mb() { [ -n "${1:-}" ] && awk -v kb="$1" 'BEGIN{printf "%.0f", kb/1024}' || echo "-"; }
+percent() { awk -v t="$1" -v hz="$CLK_TCK" -v s="$2" 'BEGIN{ if (s > 0) printf "%.1f", 100 * t / hz / s; else print "-" }'; }
+
+# The processes of the target under test, by role: silo, gateway, node.
+declare -A role_pid
+snapshot_cpu() {  # prints "silo gateway node postgres machine" ticks
+  local r out=""
+  for r in silo gateway node; do
+    if [ -n "${role_pid[$r]:-}" ]; then out+="$(proc_ticks "${role_pid[$r]}") "; else out+="- "; fi
+  done
+  echo "$out$(pg_ticks) $(machine_busy_ticks)"
+}
+
+# ---- Build, seed recipe, Postgres ---------------------------------------------------------------------------------------
+if [ "$BUILD" = 1 ]; then
+  log "building Release (silo, gateway, simulator)..."
+  for project in src/Silo src/Gateway tools/Simulator; do
+    dotnet build "$project" -c Release -v quiet -nologo >"$LOGS/build.log" 2>&1 || { tail -30 "$LOGS/build.log" >&2; exit 1; }
+  done
+fi
+for dll in "$SILO_DLL" "$GATEWAY_DLL" "$SIM_DLL"; do [ -f "$dll" ] || { echo "$dll missing: build first" >&2; exit 1; }; done
+sim() { dotnet "$SIM_DLL" "$@"; }
+
+SEED_DIR=$OUT/seed-recipe
+if has "$TARGETS" seed; then
+  if [ -z "$SEED_RECIPE" ]; then
+    for candidate in ../shared/peers/seed-recipe /work/shared/peers/seed-recipe; do
+      [ -f "$candidate/server.js" ] && { SEED_RECIPE=$candidate; break; }
+    done
+  fi
+  if [ -z "$SEED_RECIPE" ] || [ ! -f "$SEED_RECIPE/server.js" ]; then
+    log "seed recipe not found (give --seed-recipe DIR): skipping that target"; TARGETS=${TARGETS//seed/}
+  elif ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    log "node/npm not installed: skipping the seed recipe"; TARGETS=${TARGETS//seed/}
+  else
+    # A private copy: the original stays untouched, node_modules lands under .local/.
+    if ! cmp -s "$SEED_RECIPE/server.js" "$SEED_DIR/server.js" || ! cmp -s "$SEED_RECIPE/package-lock.json" "$SEED_DIR/package-lock.json" \
+       || [ ! -d "$SEED_DIR/node_modules" ]; then
+      log "copying the seed recipe from $SEED_RECIPE and running npm ci..."
+      rm -rf "$SEED_DIR" && mkdir -p "$SEED_DIR" && cp -r "$SEED_RECIPE/." "$SEED_DIR/" && chmod -R u+w "$SEED_DIR"
+      (cd "$SEED_DIR" && timeout 300 npm ci --no-audit --no-fund) >"$LOGS/npm-ci.log" 2>&1 || { tail -20 "$LOGS/npm-ci.log" >&2; exit 1; }
+    fi
+  fi
+fi
+
+free_port; PG_PORT=$PORT
+log "starting a private PostgreSQL on 127.0.0.1:$PG_PORT..."
+pg_private_stop "$PGDIR"; rm -rf "$PGDIR"
+pg_private_start "$PGDIR" "$PG_PORT"
+pg_started=1
+PG_VERSION=$("$(pg_bin_dir)/postgres" --version | awk '{print $3}')
+connection() { echo "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$1"; }
+
+# ---- The stream ---------------------------------------------------------------------------------------------------------
+# Directory 1: initial sync then churn (one file, split); directory 2: initial sync; directory 3: the steady stage.
+MEMBERS=$(( MEMBERSHIPS < GROUPS_ ? MEMBERSHIPS : GROUPS_ ))
+INITIAL_EVENTS=$(( 1 + USERS + GROUPS_ + (GROUPS_ > 0 ? USERS * MEMBERS : 0) ))
+STEADY_GROUPS=$(( STEADY_USERS / 10 > 0 ? STEADY_USERS / 10 : 1 ))
+history_args() {  # DIRECTORY -> the simulate options that generate its history
+  case $1 in
+    1) echo "--seed 42 --users $USERS --groups $GROUPS_ --memberships-per-user $MEMBERSHIPS --churn $CHURN --start ${START_DAY}T09:00:00Z" ;;
+    1-initial) echo "--seed 42 --users $USERS --groups $GROUPS_ --memberships-per-user $MEMBERSHIPS --churn 0 --start ${START_DAY}T09:00:00Z" ;;
+    2) echo "--seed 43 --users $USERS --groups $GROUPS_ --memberships-per-user $MEMBERSHIPS --churn 0 --start 2026-11-03T09:00:00Z" ;;
+    3) echo "--seed 44 --users $STEADY_USERS --groups $STEADY_GROUPS --memberships-per-user $MEMBERSHIPS --churn $STEADY_USERS --start 2026-11-04T09:00:00Z" ;;
+    memory) echo "--seed 45 --users $MEMORY_USERS --groups $MEMORY_GROUPS --memberships-per-user $MEMORY_MEMBERSHIPS --churn 0 --start 2026-11-05T09:00:00Z" ;;
+  esac
+}
+generate_streams() {
+  log "generating the stream..."
+  # shellcheck disable=SC2046
+  sim simulate $(history_args 1) --out "$STREAMS/dir1.jsonl" >"$LOGS/generate-1.out"
+  head -n "$INITIAL_EVENTS" "$STREAMS/dir1.jsonl" >"$STREAMS/burst.jsonl"
+  tail -n +"$((INITIAL_EVENTS + 1))" "$STREAMS/dir1.jsonl" >"$STREAMS/churn.jsonl"
+  [ "$(wc -l <"$STREAMS/churn.jsonl")" -eq "$CHURN" ] || { echo "directory 1 did not split into $INITIAL_EVENTS + $CHURN events" >&2; exit 1; }
+  # shellcheck disable=SC2046
+  sim simulate $(history_args 2) --out "$STREAMS/second.jsonl" >"$LOGS/generate-2.out"
+  # shellcheck disable=SC2046
+  sim simulate $(history_args 3) --out "$STREAMS/steady.jsonl" >"$LOGS/generate-3.out"
+  rm -f "$STREAMS/dir1.jsonl"
+}
+[[ "$TARGETS" =~ ours|seed|null ]] && generate_streams
+stream_events() { wc -l <"$STREAMS/$1.jsonl" | tr -d ' '; }
+
+# ---- One stage: deliver a file, sample /proc around it, record a row ------------------------------------------------
+run_stage() {  # TARGET STAGE URL [extra simulator options...]
+  local target=$1 stage=$2 url=$3; shift 3
+  local events out=$LOGS/$target-$stage.out err=$LOGS/$target-$stage.err timing=$LOGS/$target-$stage.time
+  events=$(stream_events "$stage")
+  local limit=$(( 120 + events / 50 ))   # every stage stops by itself: at least 50 events/s, or it is cut off
+  log "$target: $stage ($events events)..."
+  local before after rc=0
+  before=$(snapshot_cpu)
+  # In the background, so that an interrupt is handled at once (bash runs traps only between foreground commands).
+  ( TIMEFORMAT='%R %U %S'
+    time timeout -k 10 "$limit" dotnet "$SIM_DLL" replay --url "$url" --secret "$SECRET" --from "$STREAMS/$stage.jsonl" \
+      --concurrency "$CONCURRENCY" --order in-order --max-attempts 20 "$@" >"$out" 2>"$err" ) 2>"$timing" &
+  local job=$!
+  pids+=("$job")
+  wait "$job" || rc=$?
+  after=$(snapshot_cpu)
+  [ "$rc" = 124 ] && echo "result       TIMEOUT after $limit s" >>"$out"
+  local duration tput p50 p99 max retries failures result requests
+  duration=$(awk '$1 == "duration" {print $2}' "$out"); duration=${duration:-0}
+  requests=$(awk '$1 == "events" {gsub(",", ""); print $4}' "$out")
+  tput=$(awk '$1 == "throughput" {gsub(",", ""); print $2}' "$out")
+  read -r p50 p99 max < <(awk '$1 == "ack" {gsub(",", ""); print $4, $7, $10}' "$out") || true
+  retries=$(awk '$1 == "retries" {gsub(",", ""); print $2}' "$out")
+  failures=$(awk '$1 == "failures" {gsub(",", ""); print $2}' "$out")
+  result=$(awk '$1 == "result" {print $2}' "$out" | tail -1)
+  [ "$rc" = 0 ] || [ "$result" != OK ] || result="exit-$rc"
+  # CPU shares: the service's processes over the delivery's duration (they idle while the simulator starts and reads
+  # its file); the simulator and the whole machine over the simulator's run, start-up included.
+  local b a cpu=() i sim_ticks sim_wall
+  read -ra b <<<"$before"; read -ra a <<<"$after"
+  read -r sim_wall sim_ticks < <(awk -v hz="$CLK_TCK" '{printf "%s %.0f\n", $1, ($2 + $3) * hz}' "$timing") || true
+  for i in 0 1 2 3; do
+    if [ "${b[$i]}" = - ]; then cpu+=("-"); else cpu+=("$(percent $(( a[i] - b[i] )) "$duration")"); fi
+  done
+  cpu+=("$(percent $(( a[4] - b[4] )) "${sim_wall:-0}")")
+  local hwm=() r
+  for r in silo gateway node; do
+    if [ -n "${role_pid[$r]:-}" ]; then hwm+=("$(mb "$(vm_kb "${role_pid[$r]}" VmHWM)")"); else hwm+=("-"); fi
+  done
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    "$target" "$stage" "$events" "${requests:-0}" "$duration" "${tput:-0}" "${p50:--}" "${p99:--}" "${max:--}" \
+    "${retries:-0}" "${failures:-0}" "${result:-FAILED}" "${cpu[0]}" "${cpu[1]}" "${cpu[2]}" "${cpu[3]}" \
+    "$(percent "${sim_ticks:-0}" "${sim_wall:-0}")" "${cpu[4]}" "${hwm[0]}" "${hwm[1]}" "${hwm[2]}" >>"$STAGE_TSV"
+  log "$target: $stage: ${tput:-0} events/s, p50 ${p50:--} ms, p99 ${p99:--} ms, ${retries:-0} retries, ${failures:-0} failed, ${result:-FAILED}"
+}
+
+verify_directory() {  # TARGET DIRECTORY-NAME HISTORY DATABASE COLUMNS
+  local target=$1 name=$2 history=$3 database=$4 columns=$5 out=$LOGS/$1-verify-${2// /-}.out verdict patience=30
+  # Ours acknowledges only what is durable, so its mirror matches at once (the patience covers background work);
+  # the seed recipe's mismatches are its own and waiting would not change them.
+  [ "$target" = seed ] && patience=3
+  # shellcheck disable=SC2046
+  timeout -k 10 300 dotnet "$SIM_DLL" simulate $(history_args "$history") --verify "$(connection "$database")" \
+    --verify-columns "$columns" --verify-timeout-s "$patience" >"$out" 2>&1 || true
+  verdict=$(awk '$1 == "mirror" {sub(/^mirror +/, ""); print; exit}' "$out")
+  verdict=${verdict:-"not checked: $(tail -1 "$out")"}
+  printf '%s\t%s\t%s\t%s\n' "$target" "$name" "$([[ $verdict == matches* ]] && echo OK || echo FAIL)" "$verdict" >>"$MIRROR_TSV"
+  log "$target: mirror of $name: $verdict"
+}
+
+record_processes() {  # TARGET: peak and current RSS of each process, at the end of its run
+  local target=$1 r
+  for r in silo gateway node; do
+    [ -n "${role_pid[$r]:-}" ] || continue
+    printf '%s\t%s\t%s\t%s\t%s\n' "$target" "$r" "$(mb "$(vm_kb "${role_pid[$r]}" VmHWM)")" \
+      "$(mb "$(vm_kb "${role_pid[$r]}" VmRSS)")" "${ready_s:--}" >>"$PROCESS_TSV"
+  done
+}
+
+# ---- Targets --------------------------------------------------------------------------------------------------------------
+start_ours() {  # DATABASE NULL-ENDPOINT(true|false)
+  local database=$1 null=$2 silo_http silo_port orleans_gateway gateway_http started
+  free_port; silo_http=$PORT; free_port; silo_port=$PORT; free_port; orleans_gateway=$PORT; free_port; gateway_http=$PORT
+  pg_create_database "$PG_PORT" "$database"
+  started=$(date +%s.%N)
+  ConnectionStrings__Postgres=$(connection "$database") Orleans__SiloPort=$silo_port Orleans__GatewayPort=$orleans_gateway \
+    dotnet "$SILO_DLL" --urls "http://127.0.0.1:$silo_http" >"$LOGS/$current-silo.log" 2>&1 &
+  role_pid[silo]=$!; pids+=($!)
+  ConnectionStrings__Postgres=$(connection "$database") WORKOS_WEBHOOK_SECRET=$SECRET Webhooks__NullEndpoint=$null \
+    dotnet "$GATEWAY_DLL" --urls "http://127.0.0.1:$gateway_http" >"$LOGS/$current-gateway.log" 2>&1 &
+  role_pid[gateway]=$!; pids+=($!)
+  wait_http "http://127.0.0.1:$silo_http/health/ready" silo "$LOGS/$current-silo.log" "${role_pid[silo]}" || return 1
+  wait_http "http://127.0.0.1:$gateway_http/health/ready" gateway "$LOGS/$current-gateway.log" "${role_pid[gateway]}" || return 1
+  ready_s=$(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e - s}')
+  url="http://127.0.0.1:$gateway_http/webhooks/workos"
+}
+
+start_seed() {
+  local port started
+  free_port; port=$PORT
+  pg_create_database "$PG_PORT" bench_seed
+  started=$(date +%s.%N)
+  (cd "$SEED_DIR" && DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/bench_seed" WORKOS_WEBHOOK_SECRET=$SECRET \
+    exec node server.js --port "$port") >"$LOGS/seed-node.log" 2>&1 &
+  role_pid[node]=$!; pids+=($!)
+  wait_http "http://127.0.0.1:$port/healthz" "seed recipe" "$LOGS/seed-node.log" "${role_pid[node]}" || return 1
+  ready_s=$(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e - s}')
+  url="http://127.0.0.1:$port/webhooks/workos"
+}
+
+run_target() {
+  current=$1 url="" ready_s=""
+  role_pid=()
+  log "=== $current ==="
+  case $current in
+    ours) start_ours bench_ours false ;;
+    null) start_ours bench_null true ;;   # the gateway needs a live silo to start serving (see BENCHMARKS.md)
+    seed) start_seed ;;
+  esac || { log "$current did not start; skipping it"; stop_all; return 0; }
+  log "$current: ready after $ready_s s"
+  has "$STAGES" burst && run_stage "$current" burst "$url"
+  has "$STAGES" churn && run_stage "$current" churn "$url"
+  has "$STAGES" second && run_stage "$current" second "$url"
+  has "$STAGES" steady && run_stage "$current" steady "$url" --rate "$RATE"
+  record_processes "$current"
+  if [ "$current" != null ]; then
+    local database=bench_$current columns=all
+    [ "$current" = seed ] && columns=common
+    if has "$STAGES" burst; then
+      if has "$STAGES" churn; then verify_directory "$current" "directory 1" 1 "$database" $columns
+      else verify_directory "$current" "directory 1" 1-initial "$database" $columns; fi
+    fi
+    has "$STAGES" second && verify_directory "$current" "directory 2" 2 "$database" $columns
+    has "$STAGES" steady && verify_directory "$current" "directory 3" 3 "$database" $columns
+  fi
+  stop_all
+}
+
+for target in ours seed null; do
+  has "$TARGETS" "$target" && run_target "$target"
+done
+
+# ---- Memory: a fresh silo after syncing many users and groups ------------------------------------------------------
+MEMORY_TSV=$OUT/memory.tsv; : >"$MEMORY_TSV"
+if [ "$MEMORY" = 1 ]; then
+  current=memory url="" ready_s=""
+  role_pid=()
+  log "=== memory: $MEMORY_USERS users, $MEMORY_GROUPS groups, $MEMORY_MEMBERSHIPS memberships per user ==="
+  # shellcheck disable=SC2046
+  sim simulate $(history_args memory) --out "$STREAMS/memory.jsonl" >"$LOGS/generate-memory.out"
+  if start_ours bench_memory false; then
+    run_stage memory memory "$url"
+    rm -f "$STREAMS/memory.jsonl"
+    verify_directory memory "memory directory" memory bench_memory all
+    sleep 5   # let the last batches and the GC settle before the reading
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$MEMORY_USERS" "$MEMORY_GROUPS" "$MEMORY_MEMBERSHIPS" \
+      "$(mb "$(vm_kb "${role_pid[silo]}" VmRSS)")" "$(mb "$(vm_kb "${role_pid[silo]}" VmHWM)")" \
+      "$(mb "$(vm_kb "${role_pid[gateway]}" VmRSS)")" "$(mb "$(vm_kb "${role_pid[gateway]}" VmHWM)")" >>"$MEMORY_TSV"
+  else
+    log "memory: the service did not start"
+  fi
+  stop_all
+fi
+
+# ---- Report -----------------------------------------------------------------------------------------------------------
+MACHINE="$(nproc) cores ($(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo) memory"
+VERSIONS="PostgreSQL $PG_VERSION, .NET SDK $(dotnet --version), node $(node --version 2>/dev/null || echo -)"
+LOAD="load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+export USERS GROUPS_ MEMBERSHIPS CHURN CONCURRENCY RATE STEADY_USERS STEADY_GROUPS INITIAL_EVENTS MACHINE VERSIONS LOAD \
+  STARTED_AT QUICK MEMORY_USERS MEMORY_GROUPS MEMORY_MEMBERSHIPS
+scripts/benchmark-report.sh "$OUT" | tee "$OUT/results.md"
+log "results: $OUT/results.md, $OUT/results.json; logs: $LOGS"
