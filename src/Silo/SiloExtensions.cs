@@ -50,7 +50,7 @@ public static class SiloExtensions
             silo.Services.Configure<ReminderOptions>(configuration.GetSection("Reminders"));
             // How soon a crashed silo is declared dead, so its grains and reminders move (Orleans's defaults unless set).
             silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection("Orleans:Membership"));
-            silo.AddDashboard();
+            if (DashboardEnabled(configuration)) silo.AddDashboard();
             silo.AddStartupTask((services, _) =>
                 services.GetRequiredService<IGrainFactory>().GetGrain<IMaintenanceGrain>(0).EnsureScheduledAsync());
         });
@@ -82,12 +82,16 @@ public static class SiloExtensions
         loggers.CreateLogger("DirectorySync.Silo").LogInformation("Schema up to date ({Applied} script(s) applied)", applied);
     }
 
+    /// <summary>The dashboard profiles every grain call; <c>Dashboard__Enabled=false</c> saves that work.</summary>
+    private static bool DashboardEnabled(IConfiguration configuration) => configuration.GetValue("Dashboard:Enabled", true);
+
     public static WebApplication MapSiloEndpoints(this WebApplication app)
     {
         app.UseOperationsAccess();
         app.MapHealthEndpoints();
         if (app.Services.GetService<WebhookOptions>() is not null) app.MapWebhookApi();
-        app.MapOrleansDashboard(routePrefix: DashboardPath).RequireOperationsToken(DashboardPath);
+        if (DashboardEnabled(app.Configuration))
+            app.MapOrleansDashboard(routePrefix: DashboardPath).RequireOperationsToken(DashboardPath);
         return app;
     }
 }
