@@ -1,7 +1,8 @@
 using DirectorySync.Hosting;
 using DirectorySync.Silo;
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json sits beside the DLL: load it whatever directory the host is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 var settings = ClusterSettings.From(builder.Configuration);
 
 // `migrate`: apply the schema and exit, for operators who run migrations themselves (then set Database__Migrate=false).
