@@ -71,10 +71,10 @@ public sealed class WebhookEndpointTests(WebhookEndpointTests.Fixture fixture) :
     }
 
     [Theory]
-    [InlineData(null, "missing")]
-    [InlineData("garbage", "")]
-    [InlineData("t=1, v1=00", "")]
-    public async Task Unsigned_or_badly_signed_request_is_refused_and_changes_nothing(string? header, string _)
+    [InlineData(null)]
+    [InlineData("garbage")]
+    [InlineData("t=1, v1=00")]
+    public async Task Unsigned_or_badly_signed_request_is_refused_and_changes_nothing(string? header)
     {
         var response = await PostAsync(Activated("event_b1", "directory_b1"), header);
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
