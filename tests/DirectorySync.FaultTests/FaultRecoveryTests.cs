@@ -43,7 +43,8 @@ public sealed class FaultRecoveryTests(FaultCluster fixture, ITestOutputHelper o
     public async Task A_silo_killed_mid_delivery_and_started_again_loses_and_repeats_nothing()
     {
         var history = History(seed: 101);
-        var run = DeliveryUnderFault.Start(Cluster, history.Events, DeliveryOrder.Shuffled, duplicates: 0.1, seed: 101);
+        var run = DeliveryUnderFault.Start(Cluster, history.Events, DeliveryOrder.Shuffled, duplicates: 0.1, seed: 101,
+            ratePerSecond: DeliveryUnderFault.PacedPerSecond);
         var victim = Cluster.Silos[1];
 
         await run.WaitForShareAcknowledgedAsync(0.1);
@@ -135,7 +136,8 @@ public sealed class FaultRecoveryTests(FaultCluster fixture, ITestOutputHelper o
 
         // Other directories keep arriving during the cleanup, and through the silo's death.
         var ongoing = History(seed: 506);
-        var run = DeliveryUnderFault.Start(Cluster, ongoing.Events, DeliveryOrder.Shuffled, duplicates: 0.1, seed: 506);
+        var run = DeliveryUnderFault.Start(Cluster, ongoing.Events, DeliveryOrder.Shuffled, duplicates: 0.1, seed: 506,
+            ratePerSecond: DeliveryUnderFault.PacedPerSecond);
         await run.WaitForShareAcknowledgedAsync(0.1);
         var deleted = await WebhookDelivery.DeliverAsync([deletion], DeliveryUnderFault.Options(Cluster, DeliveryOrder.InOrder, 0, 507));
         Assert.True(deleted.AllAcknowledged, "dsync.deleted was not acknowledged");
