@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Turns the tables scripts/benchmark.sh collected in DIR (stages.tsv, processes.tsv, mirror.tsv, memory.tsv) into
+# Turns the tables scripts/benchmark.sh collected in DIR (stages.tsv, processes.tsv, mirror.tsv, memory.tsv, soak-*.tsv) into
 # the human report (markdown, on stdout) and DIR/results.json. The run's settings come from the environment.
 set -euo pipefail
 DIR=${1:?usage: benchmark-report.sh DIR}
@@ -16,18 +16,21 @@ function fmt(n,    out) {  # thousands separators (mawk has no %\047d)
 }
 function verdict(ok, known) { return !known ? "not measured" : (ok ? "MET" : "NOT MET") }
 BEGIN {
-  order["burst"] = 1; order["churn"] = 2; order["second"] = 3; order["steady"] = 4; order["memory"] = 5
+  order["burst"] = 1; order["churn"] = 2; order["second"] = 3; order["steady"] = 4; order["memory"] = 5; order["soak"] = 6
   label["burst"] = "burst (cold)"; label["churn"] = "churn (warm)"; label["second"] = "second (warm)"
   label["steady"] = "steady " ENVIRON["RATE"] "/s"; label["memory"] = "memory sync"
+  label["soak"] = "soak " ENVIRON["SOAK_RATE"] "/s, " ENVIRON["SOAK_MINUTES"] " min"
 }
 FILENAME ~ /stages.tsv$/ {
   n++; for (i = 1; i <= NF; i++) row[n, i] = $i
-  key = $1 SUBSEP $2; tput[key] = $6; ok[key] = ($12 == "OK"); dur[key] = $5; p99[key] = $8; events[key] = $3
+  key = $1 SUBSEP $2; tput[key] = $6; if ($1 == "soak") soak_retries = $10; ok[key] = ($12 == "OK"); dur[key] = $5; p99[key] = $8; events[key] = $3
   next
 }
 FILENAME ~ /processes.tsv$/ { pn++; for (i = 1; i <= NF; i++) proc[pn, i] = $i; next }
 FILENAME ~ /mirror.tsv$/ { mn++; for (i = 1; i <= NF; i++) mir[mn, i] = $i; mirror_ok[$1] = (($1 in mirror_ok) ? mirror_ok[$1] : 1) && $3 == "OK"; next }
 FILENAME ~ /memory.tsv$/ { memn++; for (i = 1; i <= NF; i++) mem[i] = $i; next }
+FILENAME ~ /soak-windows.tsv$/ { wn++; for (i = 1; i <= NF; i++) win[wn, i] = $i; next }
+FILENAME ~ /soak-rss.tsv$/ { soak_silo[$1] = $2; soak_gateway[$1] = $3; rss_minutes = $1; next }
 END {
   quick = ENVIRON["QUICK"] == "1"
   print "# DirectorySync benchmark" (quick ? " (quick smoke run: sizes too small to judge the goals)" : "")
@@ -87,6 +90,24 @@ END {
     printf "A fresh silo and gateway synced one directory of %s users and %s groups (%s memberships per user): silo RSS %s MB (peak %s MB), gateway RSS %s MB (peak %s MB), read 5 s after the last acknowledgement.\n", fmt(mem[1]), fmt(mem[2]), mem[3], fmt(mem[4]), fmt(mem[5]), fmt(mem[6]), fmt(mem[7])
     printf "  \"memory\": {\"users\": %s, \"groups\": %s, \"memberships_per_user\": %s, \"silo_rss_mb\": %s, \"silo_peak_rss_mb\": %s, \"gateway_rss_mb\": %s, \"gateway_peak_rss_mb\": %s},\n", num(mem[1]), num(mem[2]), num(mem[3]), num(mem[4]), num(mem[5]), num(mem[6]), num(mem[7]) > json
   }
+  if (wn) {
+    print ""
+    print "## Soak"
+    print ""
+    k = "soak" SUBSEP "soak"
+    printf "A fresh silo and gateway, %s directories (5,000 users, 500 groups, 2 memberships per user, 10,000 changes each) delivered in order with request starts paced at %s events/s: %s events in %.0f s, %s events/s, p99 %s ms overall, %s retries, %s. Per minute of the delivery (RSS read at the end of the minute):\n", ENVIRON["SOAK_DIRECTORIES"], ENVIRON["SOAK_RATE"], fmt(events[k]), dur[k], fmt(tput[k]), p99[k], fmt(soak_retries), ok[k] ? "every event acknowledged" : "NOT every event acknowledged"
+    print ""
+    print "| minute | acknowledged | events/s | p50 ms | p99 ms | max ms | silo RSS MB | gateway RSS MB |"
+    print "|--:|--:|--:|--:|--:|--:|--:|--:|"
+    printf "  \"soak\": {\"rate\": %s, \"minutes\": %s, \"directories\": %s, \"windows\": [", num(ENVIRON["SOAK_RATE"]), num(ENVIRON["SOAK_MINUTES"]), num(ENVIRON["SOAK_DIRECTORIES"]) > json
+    for (r = 1; r <= wn; r++) {
+      minute = int(win[r, 1] / 60) + 1
+      silo = (minute in soak_silo) ? soak_silo[minute] : "-"; gw = (minute in soak_gateway) ? soak_gateway[minute] : "-"
+      printf "| %d | %s | %s | %s | %s | %s | %s | %s |\n", minute, fmt(win[r, 3]), fmt(win[r, 4]), win[r, 5], win[r, 6], win[r, 7], fmt(silo), fmt(gw)
+      printf "%s\n    {\"minute\": %d, \"acknowledged\": %s, \"events_per_s\": %s, \"p50_ms\": %s, \"p99_ms\": %s, \"max_ms\": %s, \"silo_rss_mb\": %s, \"gateway_rss_mb\": %s}", (r > 1 ? "," : ""), minute, num(win[r, 3]), num(win[r, 4]), num(win[r, 5]), num(win[r, 6]), num(win[r, 7]), num(silo), num(gw) > json
+    }
+    printf "\n  ]},\n" > json
+  }
 
   # The goals from the project issue.
   print ""
@@ -124,4 +145,4 @@ function goal(name, measured, result) {
   print "| " name " | " measured " | " result " |"
   printf "%s\n    {\"goal\": %s, \"measured\": %s, \"verdict\": %s}", (g++ ? "," : ""), str(name), str(measured), str(result) > json
 }
-' "$DIR/stages.tsv" "$DIR/processes.tsv" "$DIR/mirror.tsv" "$DIR/memory.tsv"
+' "$DIR/stages.tsv" "$DIR/processes.tsv" "$DIR/mirror.tsv" "$DIR/memory.tsv" "$DIR/soak-windows.tsv" "$DIR/soak-rss.tsv"

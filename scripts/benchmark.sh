@@ -25,6 +25,10 @@ scripts/benchmark.sh [options]
   --memory-users N        (default 90000)
   --memory-groups N       (default 10000)
   --memory-memberships N  memberships per user in the memory stage (default 1)
+  --soak MINUTES          also run the soak: a fresh silo and gateway held at --soak-rate for this long, with
+                          throughput, latency and RSS per minute (directories of 5,000 users, 500 groups,
+                          2 memberships each and 10,000 changes, as many as the time needs)
+  --soak-rate N           events/s of the soak (default 500)
   --seed-recipe DIR       the seed recipe (default ../shared/peers/seed-recipe, then /work/shared/peers/seed-recipe)
   --no-build              use the Release build as it is
   --out DIR               results and logs (default .local/benchmark)
@@ -34,7 +38,7 @@ USAGE
 # ---- Options --------------------------------------------------------------------------------------------------------
 USERS=10000 GROUPS_=1000 MEMBERSHIPS=5 CHURN=10000 CONCURRENCY=32 RATE=1000 STEADY_USERS=2500
 TARGETS=ours,seed,null STAGES=burst,churn,second,steady MEMORY=0 BUILD=1 QUICK=0
-MEMORY_USERS=90000 MEMORY_GROUPS=10000 MEMORY_MEMBERSHIPS=1
+MEMORY_USERS=90000 MEMORY_GROUPS=10000 MEMORY_MEMBERSHIPS=1 SOAK_MINUTES=0 SOAK_RATE=500
 OUT=.local/benchmark SEED_RECIPE=""
 need_number() { [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "$1 needs a whole number, not '${2:-}'" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
@@ -53,6 +57,8 @@ while [ $# -gt 0 ]; do
     --memory-users) need_number "$1" "${2:-}"; MEMORY_USERS=$2; shift ;;
     --memory-groups) need_number "$1" "${2:-}"; MEMORY_GROUPS=$2; shift ;;
     --memory-memberships) need_number "$1" "${2:-}"; MEMORY_MEMBERSHIPS=$2; shift ;;
+    --soak) need_number "$1" "${2:-}"; SOAK_MINUTES=$2; shift ;;
+    --soak-rate) need_number "$1" "${2:-}"; SOAK_RATE=$2; shift ;;
     --seed-recipe) SEED_RECIPE=${2:?}; shift ;;
     --no-build) BUILD=0 ;;
     --out) OUT=${2:?}; shift ;;
@@ -65,7 +71,7 @@ has() { [[ ",$1," == *",$2,"* ]]; }
 for t in ${TARGETS//,/ }; do case $t in ours|seed|null|none) ;; *) echo "unknown target $t" >&2; exit 2 ;; esac; done
 for s in ${STAGES//,/ }; do case $s in burst|churn|second|steady) ;; *) echo "unknown stage $s" >&2; exit 2 ;; esac; done
 if has "$STAGES" churn && ! has "$STAGES" burst; then echo "--stages: churn follows burst (directory 1 must exist)" >&2; exit 2; fi
-[ "$RATE" -ge 1 ] && [ "$CONCURRENCY" -ge 1 ] || { echo "--rate and --concurrency must be at least 1" >&2; exit 2; }
+[ "$RATE" -ge 1 ] && [ "$CONCURRENCY" -ge 1 ] && [ "$SOAK_RATE" -ge 1 ] || { echo "--rate, --soak-rate and --concurrency must be at least 1" >&2; exit 2; }
 
 # ---- Layout -----------------------------------------------------------------------------------------------------------
 OUT=$(mkdir -p "$OUT" && cd "$OUT" && pwd)
@@ -226,12 +232,15 @@ connection() { echo "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$1"
 MEMBERS=$(( MEMBERSHIPS < GROUPS_ ? MEMBERSHIPS : GROUPS_ ))
 INITIAL_EVENTS=$(( 1 + USERS + GROUPS_ + (GROUPS_ > 0 ? USERS * MEMBERS : 0) ))
 STEADY_GROUPS=$(( STEADY_USERS / 10 > 0 ? STEADY_USERS / 10 : 1 ))
+SOAK_PER_DIRECTORY=$(( 1 + 5000 + 500 + 5000 * 2 + 10000 ))
+SOAK_DIRECTORIES=$(( (SOAK_RATE * SOAK_MINUTES * 60 + SOAK_PER_DIRECTORY - 1) / SOAK_PER_DIRECTORY ))
 history_args() {  # DIRECTORY -> the simulate options that generate its history
   case $1 in
     1) echo "--seed 42 --users $USERS --groups $GROUPS_ --memberships-per-user $MEMBERSHIPS --churn $CHURN --start ${START_DAY}T09:00:00Z" ;;
     1-initial) echo "--seed 42 --users $USERS --groups $GROUPS_ --memberships-per-user $MEMBERSHIPS --churn 0 --start ${START_DAY}T09:00:00Z" ;;
     2) echo "--seed 43 --users $USERS --groups $GROUPS_ --memberships-per-user $MEMBERSHIPS --churn 0 --start 2026-11-03T09:00:00Z" ;;
     3) echo "--seed 44 --users $STEADY_USERS --groups $STEADY_GROUPS --memberships-per-user $MEMBERSHIPS --churn $STEADY_USERS --start 2026-11-04T09:00:00Z" ;;
+    soak) echo "--seed 46 --directories $SOAK_DIRECTORIES --users 5000 --groups 500 --memberships-per-user 2 --churn 10000 --start 2026-11-06T09:00:00Z" ;;
     memory) echo "--seed 45 --users $MEMORY_USERS --groups $MEMORY_GROUPS --memberships-per-user $MEMORY_MEMBERSHIPS --churn 0 --start 2026-11-05T09:00:00Z" ;;
   esac
 }
@@ -406,11 +415,48 @@ if [ "$MEMORY" = 1 ]; then
   stop_all
 fi
 
+# ---- Soak: a fresh silo and gateway held at a steady rate for a long time ---------------------------------------------
+SOAK_WINDOWS_TSV=$OUT/soak-windows.tsv SOAK_RSS_TSV=$OUT/soak-rss.tsv; : >"$SOAK_WINDOWS_TSV"; : >"$SOAK_RSS_TSV"
+sample_rss() {  # FILE SIMULATOR-STDERR: from the delivery's start (the simulator says so), every minute: minute, silo and gateway RSS MB
+  local file=$1 started=$2 minute=0
+  until grep -q '^delivering' "$started" 2>/dev/null; do sleep 0.5; done
+  while sleep 60; do
+    minute=$((minute + 1))
+    printf '%s\t%s\t%s\n' "$minute" "$(mb "$(vm_kb "${role_pid[silo]}" VmRSS)")" "$(mb "$(vm_kb "${role_pid[gateway]}" VmRSS)")" >>"$file"
+  done
+}
+if [ "$SOAK_MINUTES" -gt 0 ]; then
+  current=soak url="" ready_s=""
+  role_pid=()
+  log "=== soak: $SOAK_RATE events/s for $SOAK_MINUTES minutes ($SOAK_DIRECTORIES directories of $SOAK_PER_DIRECTORY events) ==="
+  # shellcheck disable=SC2046
+  sim simulate $(history_args soak) --out "$STREAMS/soak.jsonl" >"$LOGS/generate-soak.out"
+  if start_ours bench_soak false; then
+    sample_rss "$SOAK_RSS_TSV" "$LOGS/soak-soak.err" &
+    sampler=$!; pids+=("$sampler")
+    run_stage soak soak "$url" --rate "$SOAK_RATE" --window-s 60
+    kill "$sampler" 2>/dev/null || true
+    # "window  0-60 s: 30,000 acknowledged, 500/s, p50 12.0 ms, p99 40.0 ms, max 90.0 ms" -> start, end, acked, rate, p50, p99, max
+    awk '$1 == "window" { gsub(",", ""); split($2, t, "-"); sub("/s", "", $6); print t[1] "\t" t[2] "\t" $4 "\t" $6 "\t" $8 "\t" $11 "\t" $14 }' \
+      "$LOGS/soak-soak.out" >"$SOAK_WINDOWS_TSV"
+    # The last, partial minute's reading: now, as the delivery ended.
+    last_minute=$(awk -F'\t' 'END { print int($1 / 60) + 1 }' "$SOAK_WINDOWS_TSV")
+    grep -q "^$last_minute	" "$SOAK_RSS_TSV" || printf '%s\t%s\t%s\n' "$last_minute" \
+      "$(mb "$(vm_kb "${role_pid[silo]}" VmRSS)")" "$(mb "$(vm_kb "${role_pid[gateway]}" VmRSS)")" >>"$SOAK_RSS_TSV"
+    rm -f "$STREAMS/soak.jsonl"
+    verify_directory soak "soak directories" soak bench_soak all
+    record_processes soak
+  else
+    log "soak: the service did not start"
+  fi
+  stop_all
+fi
+
 # ---- Report -----------------------------------------------------------------------------------------------------------
 MACHINE="$(nproc) cores ($(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo) memory"
 VERSIONS="PostgreSQL $PG_VERSION, .NET SDK $(dotnet --version), node $(node --version 2>/dev/null || echo -)"
 LOAD="load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 export USERS GROUPS_ MEMBERSHIPS CHURN CONCURRENCY RATE STEADY_USERS STEADY_GROUPS INITIAL_EVENTS MACHINE VERSIONS LOAD \
-  STARTED_AT QUICK MEMORY_USERS MEMORY_GROUPS MEMORY_MEMBERSHIPS
+  STARTED_AT QUICK MEMORY_USERS MEMORY_GROUPS MEMORY_MEMBERSHIPS SOAK_RATE SOAK_MINUTES SOAK_DIRECTORIES
 scripts/benchmark-report.sh "$OUT" | tee "$OUT/results.md"
 log "results: $OUT/results.md, $OUT/results.json; logs: $LOGS"

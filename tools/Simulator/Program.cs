@@ -10,13 +10,14 @@ public static class Program
         simulate [--url URL --secret S] [--users 10000] [--groups 1000] [--memberships-per-user 5] [--churn 10000]
                  [--directories 1] [--delete-directory] [--generation new|old|mixed] [--seed 42] [--start ISO-TIME]
                  [--order in-order|shuffled] [--duplicates 0.1] [--concurrency 32] [--rate EVENTS-PER-S]
-                 [--max-attempts 8] [--initial-backoff-ms 50] [--max-backoff-ms 5000] [--timeout-s 30]
+                 [--max-attempts 8] [--initial-backoff-ms 50] [--max-backoff-ms 5000] [--timeout-s 30] [--window-s N]
                  [--verify "<npgsql connection string>"] [--inactive-policy retain|delete] [--verify-timeout-s 30]
                  [--verify-columns all|common] [--out events.jsonl]
             Generates a history (counts are per directory), writes it to --out, delivers it to --url, and compares the
             mirror with what in-order delivery must produce. Without --url nothing is sent. Several gateways:
             --url URL1,URL2 spreads the senders over them, and a sender that cannot reach one fails over to the next.
-            --rate paces request starts (retries included) to a steady rate. --verify-columns common skips
+            --rate paces request starts (retries included) to a steady rate; --window-s N adds acknowledgements and
+            latencies per N-second window to the summary (a soak's view over time). --verify-columns common skips
             directories.name and role_slugs, for a mirror of only the recipe's minimum tables (the benchmark's peer).
 
         replay --url URL --secret S (--from events.jsonl | --from-event-log "<connection string>" [--dead-letters-only]

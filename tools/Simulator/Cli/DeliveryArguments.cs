@@ -8,7 +8,7 @@ internal static class DeliveryArguments
     public static readonly string[] ValueOptions =
     [
         "url", "secret", "concurrency", "rate", "order", "duplicates", "seed", "max-attempts", "initial-backoff-ms",
-        "max-backoff-ms", "timeout-s",
+        "max-backoff-ms", "timeout-s", "window-s",
     ];
 
     public static WebhookDeliveryOptions Read(CommandLine line)
@@ -29,6 +29,7 @@ internal static class DeliveryArguments
             InitialBackoff = line.Milliseconds("initial-backoff-ms", defaults.InitialBackoff),
             MaxBackoff = line.Milliseconds("max-backoff-ms", defaults.MaxBackoff),
             RequestTimeout = line.Seconds("timeout-s", defaults.RequestTimeout),
+            Window = line.Text("window-s") is null ? null : TimeSpan.FromSeconds(line.Integer("window-s", 0, minimum: 1)),
         };
     }
 

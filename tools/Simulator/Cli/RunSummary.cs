@@ -22,6 +22,12 @@ internal static class RunSummary
         Line("duration", $"{report.Duration.TotalSeconds:0.00} s");
         Line("throughput", $"{report.RequestsPerSecond:N0} events/s acknowledged");
         Line("ack latency", $"p50 {Ms(report.AckLatency.P50)}, p99 {Ms(report.AckLatency.P99)}, max {Ms(report.AckLatency.Max)}");
+        foreach (var window in report.Windows)
+        {
+            var end = window.Start + window.Length;
+            Line("window", $"{window.Start.TotalSeconds:0}-{end.TotalSeconds:0} s: {window.Acknowledged:N0} acknowledged, " +
+                $"{window.RequestsPerSecond:N0}/s, p50 {Ms(window.AckLatency.P50)}, p99 {Ms(window.AckLatency.P99)}, max {Ms(window.AckLatency.Max)}");
+        }
         Line("retries", $"{report.Retries:N0}");
         Line("failures", $"{report.Failures.Count:N0}");
         foreach (var failure in report.Failures.Take(ShownProblems))

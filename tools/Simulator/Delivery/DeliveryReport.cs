@@ -26,6 +26,12 @@ public readonly record struct LatencySummary(TimeSpan P50, TimeSpan P99, TimeSpa
         TimeSpan.FromSeconds(stopwatchTicks / (double)System.Diagnostics.Stopwatch.Frequency);
 }
 
+/// <summary>The acknowledgements that came in one stretch of a delivery (from <see cref="Start"/>, lasting <see cref="Length"/>).</summary>
+public sealed record DeliveryWindow(TimeSpan Start, TimeSpan Length, int Acknowledged, LatencySummary AckLatency)
+{
+    public double RequestsPerSecond => Length > TimeSpan.Zero ? Acknowledged / Length.TotalSeconds : 0;
+}
+
 /// <summary>How a delivery went. Every scheduled request is either acknowledged or listed in <see cref="Failures"/>.</summary>
 public sealed record DeliveryReport(
     int Events,
@@ -34,7 +40,8 @@ public sealed record DeliveryReport(
     int Retries,
     IReadOnlyList<DeliveryFailure> Failures,
     TimeSpan Duration,
-    LatencySummary AckLatency)
+    LatencySummary AckLatency,
+    IReadOnlyList<DeliveryWindow> Windows)
 {
     public bool AllAcknowledged => Acknowledged == Requests;
 

@@ -54,7 +54,8 @@ public sealed class WebhookDelivery : IDisposable
         var run = new DeliveryRun(
             events,
             DeliverySchedule.Build(events.Count, _options.Order, _options.DuplicateFraction, _options.Seed),
-            _options.RatePerSecond is { } rate ? new RequestPacer(rate) : null);
+            _options.RatePerSecond is { } rate ? new RequestPacer(rate) : null,
+            _options.Window);
         using var stopReporting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var reporting = progress is null ? Task.CompletedTask : ReportProgressAsync(run, progress, stopReporting.Token);
 
@@ -202,11 +203,13 @@ public sealed class WebhookDelivery : IDisposable
     }
 
     /// <summary>The shared state of one delivery: a cursor into the schedule, the counters and the pacing, if any.</summary>
-    private sealed class DeliveryRun(IReadOnlyList<WebhookEvent> events, int[] schedule, RequestPacer? pacer)
+    private sealed class DeliveryRun(IReadOnlyList<WebhookEvent> events, int[] schedule, RequestPacer? pacer, TimeSpan? window)
     {
         private readonly long _startedAt = Stopwatch.GetTimestamp();
         // Latency of the acknowledged attempt per slot; -1 until (unless) acknowledged.
         private readonly long[] _latencies = Enumerable.Repeat(-1L, schedule.Length).ToArray();
+        // When each slot was acknowledged, in ticks since the start.
+        private readonly long[] _acknowledgedAt = new long[schedule.Length];
         private readonly System.Collections.Concurrent.ConcurrentQueue<DeliveryFailure> _failures = new();
         private int _nextSlot = -1;
         private int _acknowledged;
@@ -226,6 +229,7 @@ public sealed class WebhookDelivery : IDisposable
         public void Acknowledged(int slot, long latencyTicks)
         {
             _latencies[slot] = latencyTicks;
+            _acknowledgedAt[slot] = Stopwatch.GetTimestamp() - _startedAt;
             Interlocked.Increment(ref _acknowledged);
         }
 
@@ -241,13 +245,35 @@ public sealed class WebhookDelivery : IDisposable
             Volatile.Read(ref _acknowledged), Volatile.Read(ref _failed), Schedule.Length, Volatile.Read(ref _retries),
             Stopwatch.GetElapsedTime(_startedAt));
 
-        public DeliveryReport Report() => new(
-            Events.Count,
-            Schedule.Length,
-            _acknowledged,
-            _retries,
-            _failures.ToArray(),
-            Stopwatch.GetElapsedTime(_startedAt),
-            LatencySummary.From(_latencies.Where(ticks => ticks >= 0).ToArray()));
+        public DeliveryReport Report()
+        {
+            var duration = Stopwatch.GetElapsedTime(_startedAt);
+            return new(
+                Events.Count,
+                Schedule.Length,
+                _acknowledged,
+                _retries,
+                _failures.ToArray(),
+                duration,
+                LatencySummary.From(_latencies.Where(ticks => ticks >= 0).ToArray()),
+                window is { } width ? Windows(width, duration) : []);
+        }
+
+        /// <summary>Acknowledgements grouped by the window they came in; windows without any are left out.</summary>
+        private List<DeliveryWindow> Windows(TimeSpan width, TimeSpan duration)
+        {
+            var widthTicks = (long)(width.TotalSeconds * Stopwatch.Frequency);
+            return Enumerable.Range(0, Schedule.Length)
+                .Where(slot => _latencies[slot] >= 0)
+                .GroupBy(slot => _acknowledgedAt[slot] / widthTicks)
+                .OrderBy(group => group.Key)
+                .Select(group =>
+                {
+                    var start = width * group.Key;
+                    var length = duration - start < width ? duration - start : width;
+                    return new DeliveryWindow(start, length, group.Count(), LatencySummary.From(group.Select(slot => _latencies[slot]).ToArray()));
+                })
+                .ToList();
+        }
     }
 }

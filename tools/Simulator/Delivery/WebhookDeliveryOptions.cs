@@ -38,12 +38,15 @@ public sealed record WebhookDeliveryOptions
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>How often progress is reported.</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+    /// <summary>When set, the report also breaks the acknowledgements down by when they came, in windows this long.</summary>
+    public TimeSpan? Window { get; init; }
 
     internal void Validate()
     {
         if (Concurrency < 1) throw new ArgumentOutOfRangeException(nameof(Concurrency), Concurrency, "At least one.");
         if (RatePerSecond < 1) throw new ArgumentOutOfRangeException(nameof(RatePerSecond), RatePerSecond, "At least one, or none.");
         if (DuplicateFraction is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(DuplicateFraction), DuplicateFraction, "Between 0 and 1.");
+        if (Window <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(Window), Window, "Longer than zero, or none.");
         if (MaxAttempts < 1) throw new ArgumentOutOfRangeException(nameof(MaxAttempts), MaxAttempts, "At least one.");
     }
 }
