@@ -142,10 +142,12 @@ trap 'log "interrupted"; exit 130' INT TERM
 # (not printed: a command substitution's subshell would forget what it handed out).
 taken_ports=" "
 free_port() {
-  local port listening
-  listening=$(ss -Hltn 2>/dev/null | awk '{n=split($4,a,":"); print a[n]}' | tr '\n' ' ')
+  local port in_use
+  # Every local port of every TCP socket, not only listeners: an outgoing connection (or one in TIME_WAIT) can hold a
+  # port of this range as its ephemeral port, and a listener cannot bind it then.
+  in_use=$(ss -Htan 2>/dev/null | awk '{n=split($4,a,":"); print a[n]}' | tr '\n' ' ')
   for port in $(seq 55600 55699); do
-    [[ "$taken_ports" == *" $port "* || " $listening " == *" $port "* ]] && continue
+    [[ "$taken_ports" == *" $port "* || " $in_use " == *" $port "* ]] && continue
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
     taken_ports+="$port "; PORT=$port; return 0
   done
