@@ -1,6 +1,6 @@
 using DirectorySync.Simulator.Delivery;
 using DirectorySync.Simulator.History;
-using Npgsql;
+using DirectorySync.Testing;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -187,21 +187,8 @@ public sealed class FaultRecoveryTests(FaultCluster fixture, ITestOutputHelper o
         }
     }
 
-    /// <summary>Rows the directory still has in the mirror, plus its pending cleanup job.</summary>
-    private async Task<long> DirectoryRowsAsync(string directoryId)
-    {
-        await using var connection = new NpgsqlConnection(Cluster.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("""
-            SELECT (SELECT count(*) FROM directories WHERE workos_directory_id = $1)
-                 + (SELECT count(*) FROM directory_users u JOIN directories d ON d.id = u.directory_id WHERE d.workos_directory_id = $1)
-                 + (SELECT count(*) FROM directory_groups g JOIN directories d ON d.id = g.directory_id WHERE d.workos_directory_id = $1)
-                 + (SELECT count(*) FROM directory_group_memberships m JOIN directory_users u ON u.id = m.user_id
-                    JOIN directories d ON d.id = u.directory_id WHERE d.workos_directory_id = $1)
-                 + (SELECT count(*) FROM directory_cleanups WHERE workos_directory_id = $1)
-            """, connection) { Parameters = { new() { Value = directoryId } } };
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
+    private Task<long> DirectoryRowsAsync(string directoryId) =>
+        MirrorQueries.DirectoryRowsAsync(Cluster.ConnectionString, directoryId);
 
     /// <summary>Breaks something while the delivery is in full flow; returns when, on the delivery's clock.</summary>
     private async Task<TimeSpan> StrikeAsync(DeliveryUnderFault run, Func<Task> fault, string what)

@@ -1,5 +1,5 @@
 using System.Net;
-using Npgsql;
+using DirectorySync.Testing;
 using Xunit;
 using static DirectorySync.IntegrationTests.EndToEnd.Payloads;
 
@@ -19,18 +19,8 @@ public sealed class DirectoryDeletionTests
         });
     }
 
-    private static async Task<long> RowsAsync(SyncSystem system, string directory)
-    {
-        await using var connection = new NpgsqlConnection(system.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("""
-            SELECT (SELECT count(*) FROM directories WHERE workos_directory_id = $1)
-                 + (SELECT count(*) FROM directory_users u JOIN directories d ON d.id = u.directory_id WHERE d.workos_directory_id = $1)
-                 + (SELECT count(*) FROM directory_groups g JOIN directories d ON d.id = g.directory_id WHERE d.workos_directory_id = $1)
-                 + (SELECT count(*) FROM directory_cleanups WHERE workos_directory_id = $1)
-            """, connection) { Parameters = { new() { Value = directory } } };
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
+    private static Task<long> RowsAsync(SyncSystem system, string directory) =>
+        MirrorQueries.DirectoryRowsAsync(system.ConnectionString, directory);
 
     private static async Task WaitUntilGoneAsync(SyncSystem system, string directory, TimeSpan timeout)
     {
