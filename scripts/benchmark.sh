@@ -111,7 +111,9 @@ stop_all() {  # SIGTERM to each (and to a stage subshell's timeout, which passes
   pids=()
 }
 cleanup() {
-  trap - EXIT INT TERM
+  # A second Ctrl-C must not cut the cleanup short and leave processes or Postgres running.
+  trap - EXIT
+  trap '' INT TERM
   stop_all
   [ "$pg_started" = 1 ] && stop_postgres
   return 0

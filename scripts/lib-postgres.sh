@@ -1,10 +1,12 @@
 # Shared by start.sh and the benchmark: a private PostgreSQL from the installed binaries.
 # Usage: source scripts/lib-postgres.sh; pg_private_start DIR PORT; pg_private_stop DIR
 
+# Explicit statuses: a bare `return` inside a trap handler (start.sh's cleanup on Ctrl-C) returns the status of the
+# command the signal interrupted, and pg_private_stop then skipped stopping the server.
 pg_bin_dir() {
-  if command -v initdb >/dev/null 2>&1; then dirname "$(command -v initdb)"; return; fi
+  if command -v initdb >/dev/null 2>&1; then dirname "$(command -v initdb)"; return 0; fi
   local d
-  for d in /usr/lib/postgresql/*/bin; do [ -x "$d/initdb" ] && { echo "$d"; return; }; done
+  for d in /usr/lib/postgresql/*/bin; do [ -x "$d/initdb" ] && { echo "$d"; return 0; }; done
   return 1
 }
 

@@ -14,7 +14,9 @@ pids=()
 private_pg=""
 
 cleanup() {
-  trap - EXIT INT TERM
+  # A second Ctrl-C (or the signal reaching us twice) must not cut the cleanup short and leave Postgres running.
+  trap - EXIT
+  trap '' INT TERM
   echo; echo "Stopping..."
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
