@@ -15,7 +15,7 @@ namespace DirectorySync.Storage;
 /// transaction starts goes into it, and each grain's call completes when that transaction has committed. A batch
 /// takes the advisory locks of its directories (in key order, so batches on other silos queue instead of
 /// deadlocking), reads what it needs to decide in one round trip, decides with <see cref="SyncRules"/>, and writes
-/// everything in a second.
+/// everything and commits in a second.
 /// </summary>
 public sealed partial class MirrorStore(
     NpgsqlDataSource dataSource,
@@ -184,9 +184,11 @@ public sealed partial class MirrorStore(
         var events = batch.Select(s => s.Event).ToArray();
         var versions = events.Select(SyncRules.VersionOf).ToArray();
 
+        // The transaction is opened by the read's first statement and committed by the write's last: two round trips.
+        // If anything fails in between, the connection goes back to the pool still in the transaction, and Npgsql
+        // rolls it back there.
         await using var connection = await dataSource.OpenConnectionAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        var (logged, known) = await ReadStateAsync(connection, transaction, events);
+        var (logged, known) = await ReadStateAsync(connection, events);
 
         var outcomes = new ApplyOutcome[events.Length];
         var plan = new WritePlan();
@@ -210,18 +212,18 @@ public sealed partial class MirrorStore(
             outcomes[i] = decision == Decision.Stale ? ApplyOutcome.Stale : ApplyOutcome.Applied;
         }
 
-        await using (var write = new NpgsqlBatch(connection, transaction))
+        await using (var write = new NpgsqlBatch(connection))
         {
             AddEventLog(write, events, outcomes);
             foreach (var (sql, rows) in plan.Statements(_rows)) write.BatchCommands.Add(Command(sql, rows));
+            write.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
             await write.ExecuteNonQueryAsync();
         }
-        await transaction.CommitAsync();
         return outcomes;
     }
 
     private static async Task<(List<string> Logged, Dictionary<ObjectKey, ObjectState> Known)> ReadStateAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, SyncEvent[] events)
+        NpgsqlConnection connection, SyncEvent[] events)
     {
         var directoryIds = events.Select(e => e.DirectoryId).Distinct().ToArray();
         var userIds = events.Select(e => e.User?.Id ?? e.Membership?.UserId).OfType<string>().Distinct().ToArray();
@@ -229,7 +231,8 @@ public sealed partial class MirrorStore(
         var pairs = events.Select(e => e.Membership).OfType<GroupMembership>().Select(m => (m.GroupId, m.UserId)).Distinct().ToArray();
         var lockKeys = directoryIds.Select(DirectoryLockKey).Distinct().Order().ToArray();
 
-        await using var read = new NpgsqlBatch(connection, transaction);
+        await using var read = new NpgsqlBatch(connection);
+        read.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
         read.BatchCommands.Add(Command("SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k", lockKeys));
         read.BatchCommands.Add(Command("SELECT event_id FROM event_log WHERE event_id = ANY($1)", (object)events.Select(e => e.EventId).ToArray()));
         read.BatchCommands.Add(Command("SELECT * FROM sync_read_state($1, $2, $3, $4, $5)",
