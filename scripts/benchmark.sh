@@ -30,6 +30,10 @@ scripts/benchmark.sh [options]
                           2 memberships each and 10,000 changes, as many as the time needs)
   --soak-rate N           events/s of the soak (default 500)
   --seed-recipe DIR       the seed recipe (default ../shared/peers/seed-recipe, then /work/shared/peers/seed-recipe)
+  --profile               also profile ours during the warm second directory: group commits, what Postgres's side of
+                          the pipeline was doing (sampled), Postgres time per statement, and (if perf works here) a
+                          CPU profile of every process and of Postgres; it loads pg_stat_statements for every
+                          target, so take the throughput figures from a run without it
   --no-build              use the Release build as it is
   --out DIR               results and logs (default .local/benchmark)
 USAGE
@@ -39,7 +43,7 @@ USAGE
 USERS=10000 GROUPS_=1000 MEMBERSHIPS=5 CHURN=10000 CONCURRENCY=32 RATE=1000 STEADY_USERS=2500
 TARGETS=ours,seed,null STAGES=burst,churn,second,steady MEMORY=0 BUILD=1 QUICK=0
 MEMORY_USERS=90000 MEMORY_GROUPS=10000 MEMORY_MEMBERSHIPS=1 SOAK_MINUTES=0 SOAK_RATE=500
-OUT=.local/benchmark SEED_RECIPE=""
+OUT=.local/benchmark SEED_RECIPE="" PROFILE=0
 need_number() { [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "$1 needs a whole number, not '${2:-}'" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -60,6 +64,7 @@ while [ $# -gt 0 ]; do
     --soak) need_number "$1" "${2:-}"; SOAK_MINUTES=$2; shift ;;
     --soak-rate) need_number "$1" "${2:-}"; SOAK_RATE=$2; shift ;;
     --seed-recipe) SEED_RECIPE=${2:?}; shift ;;
+    --profile) PROFILE=1 ;;
     --no-build) BUILD=0 ;;
     --out) OUT=${2:?}; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -77,8 +82,8 @@ if has "$STAGES" churn && ! has "$STAGES" burst; then echo "--stages: churn foll
 OUT=$(mkdir -p "$OUT" && cd "$OUT" && pwd)
 LOGS=$OUT/logs STREAMS=$OUT/streams PGDIR=$OUT/postgres
 rm -rf "$LOGS" && mkdir -p "$LOGS" "$STREAMS"
-STAGE_TSV=$OUT/stages.tsv MIRROR_TSV=$OUT/mirror.tsv PROCESS_TSV=$OUT/processes.tsv
-: >"$STAGE_TSV"; : >"$MIRROR_TSV"; : >"$PROCESS_TSV"
+STAGE_TSV=$OUT/stages.tsv MIRROR_TSV=$OUT/mirror.tsv PROCESS_TSV=$OUT/processes.tsv PROFILE_MD=$OUT/profile.md
+: >"$STAGE_TSV"; : >"$MIRROR_TSV"; : >"$PROCESS_TSV"; rm -f "$PROFILE_MD"
 SILO_DLL=src/Silo/bin/Release/net10.0/DirectorySync.Silo.dll
 GATEWAY_DLL=src/Gateway/bin/Release/net10.0/DirectorySync.Gateway.dll
 SIM_DLL=tools/Simulator/bin/Release/net10.0/DirectorySync.Simulator.dll
@@ -226,6 +231,7 @@ fi
 free_port; PG_PORT=$PORT
 log "starting a private PostgreSQL on 127.0.0.1:$PG_PORT..."
 pg_private_stop "$PGDIR"; rm -rf "$PGDIR"
+if [ "$PROFILE" = 1 ]; then export PG_EXTRA_OPTIONS="-c shared_preload_libraries=pg_stat_statements"; fi
 pg_private_start "$PGDIR" "$PG_PORT"
 pg_started=1
 PG_VERSION=$("$(pg_bin_dir)/postgres" --version | awk '{print $3}')
@@ -271,7 +277,8 @@ run_stage() {  # TARGET STAGE URL [extra simulator options...]
   events=$(stream_events "$stage")
   local limit=$(( 120 + events / 50 ))   # every stage stops by itself: at least 50 events/s, or it is cut off
   log "$target: $stage ($events events)..."
-  local before after rc=0
+  local before after rc=0 profiling=0
+  if [ "$PROFILE" = 1 ] && [ "$target" = ours ] && [ "$stage" = second ]; then profiling=1; profile_start; fi
   before=$(snapshot_cpu)
   # In the background, so that an interrupt is handled at once (bash runs traps only between foreground commands).
   ( TIMEFORMAT='%R %U %S'
@@ -281,6 +288,7 @@ run_stage() {  # TARGET STAGE URL [extra simulator options...]
   pids+=("$job")
   wait "$job" || rc=$?
   after=$(snapshot_cpu)
+  [ "$profiling" = 0 ] || profile_stop "$(awk '$1 == "duration" {print $2}' "$out")"
   [ "$rc" = 124 ] && echo "result       TIMEOUT after $limit s" >>"$out"
   local duration tput p50 p99 max retries failures result requests
   duration=$(awk '$1 == "duration" {print $2}' "$out"); duration=${duration:-0}
@@ -334,6 +342,93 @@ record_processes() {  # TARGET: peak and current RSS of each process, at the end
   done
 }
 
+# ---- Profile (--profile): where a warm batch's time goes ---------------------------------------------------------------
+# Around ours' second stage: the silo's group-commit counters, the CPU of each Postgres backend, every 10 ms the state
+# of each backend of the database (one psql loop), Postgres time per statement, and a perf recording if perf works here.
+batch_counters() {  # "events batches milliseconds": the sums and count of the silo's batch size and duration histograms
+  curl -sf -m 5 "$silo_metrics" | awk '
+    /^directorysync_batch_size_sum/ { e = $2 } /^directorysync_batch_size_count/ { n = $2 }
+    /^directorysync_batch_duration_milliseconds_sum/ { ms = $2 } END { print e + 0, n + 0, ms + 0 }'
+}
+backend_ticks() {  # "pid ticks" of every child of our postmaster
+  local pm; pm=$(head -1 "$PGDIR/data/postmaster.pid")
+  for pid in $(pgrep -P "$pm"); do echo "$pid $(proc_ticks "$pid")"; done
+}
+bench_psql() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d bench_ours -qtAX "$@"; }
+profile_start() {
+  log "ours: profiling the second stage..."
+  bench_psql -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" \
+    -c "CREATE UNLOGGED TABLE IF NOT EXISTS profile_states (sample int, state text)" -c "CREATE UNLOGGED TABLE IF NOT EXISTS profile_stop ()" \
+    -c "TRUNCATE profile_states, profile_stop" >/dev/null
+  profile_counters=$(batch_counters); profile_ticks=$(backend_ticks)
+  # pg_stat_activity is read once per transaction unless the snapshot is cleared; the loop is one DO block.
+  bench_psql -c "DO \$\$ DECLARE n int := 0; BEGIN
+      WHILE NOT EXISTS (SELECT FROM profile_stop) LOOP
+        PERFORM pg_stat_clear_snapshot();
+        INSERT INTO profile_states SELECT n, state || coalesce(' / ' || wait_event_type || ': ' || wait_event, '')
+          FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend';
+        n := n + 1;
+        PERFORM pg_sleep(0.01);
+      END LOOP; END \$\$" >/dev/null 2>"$LOGS/profile-sampler.err" &
+  profile_sampler=$!; pids+=("$profile_sampler")
+  profile_perf=""
+  if command -v perf >/dev/null && perf record -q -o /dev/null -- true >/dev/null 2>&1; then
+    # From a second in (the simulator reading its file) to the end of the delivery, when profile_stop interrupts it.
+    ( sleep 1; exec perf record -q -F 499 -a -g -o "$LOGS/perf.data" -- sleep 600 ) >"$LOGS/perf.log" 2>&1 &
+    profile_perf=$!; pids+=("$profile_perf")
+  fi
+}
+profile_stop() {  # DELIVERY-SECONDS
+  local duration=${1:-0} counters backends_ticks
+  counters=$(batch_counters)
+  bench_psql -c "INSERT INTO profile_stop DEFAULT VALUES" >/dev/null; wait "$profile_sampler" 2>/dev/null || true
+  if [ -n "$profile_perf" ]; then kill -INT "$profile_perf" 2>/dev/null || true; wait "$profile_perf" 2>/dev/null || true; fi
+  backends_ticks=$(join <(echo "$profile_ticks" | sort) <(backend_ticks | sort) | awk '{t += $3 - $2} END {print t + 0}')
+  {
+    echo "### Profile: ours, warm second directory ($(date -u +%Y-%m-%d\ %H:%M) UTC)"
+    echo
+    awk -v b="$profile_counters" -v a="$counters" -v d="$duration" 'BEGIN {
+      split(b, x, " "); split(a, y, " "); n = y[2] - x[2]; if (n <= 0 || d <= 0) { print "- group commits: no batch counters from the silo"; exit }
+      printf "- **Group commits**: %d batches over %.1f s, %.1f events each, %.2f ms each on average; the writer was in a batch %.0f%% of the delivery.\n", n, d, (y[1] - x[1]) / n, (y[3] - x[3]) / n, (y[3] - x[3]) / 10 / d }'
+    echo "- **Postgres** (its backends, the store's among them): $(percent "$backends_ticks" "$duration")% of a core. What the database side of the pipeline was doing, sampled every 10 ms, each sample counted once by its busiest backend (\`active\` = executing a batch's statements; \`idle in transaction\` = a batch read, waiting for the silo to decide and send its writes; \`idle\` = no batch in Postgres: the silo between two batches or a round trip on its way):"
+    echo
+    echo "| state / wait | share of samples |"
+    echo "|---|--:|"
+    bench_psql -F ' | ' -c "SELECT '| ' || state, round(100.0 * count(*) / sum(count(*)) OVER (), 1) || '% |'
+      FROM (SELECT DISTINCT ON (sample) sample, state FROM profile_states
+            ORDER BY sample, CASE WHEN state LIKE 'active%' THEN 0 WHEN state LIKE 'idle in%' THEN 1 ELSE 2 END) busiest
+      GROUP BY state ORDER BY count(*) DESC LIMIT 8"
+    echo
+    echo "- **Postgres execution time** per statement (pg_stat_statements, top level; a statement calling a sync function includes it):"
+    echo
+    echo "| statement | calls | ms per call | share of execution |"
+    echo "|---|--:|--:|--:|"
+    bench_psql -F ' | ' -c "SELECT '| \`' || left(regexp_replace(query, '\s+', ' ', 'g'), 70) || '\`', calls,
+        round((total_exec_time / calls)::numeric, 3), round((100 * total_exec_time / sum(total_exec_time) OVER ())::numeric, 1) || '% |'
+      FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench_ours')
+        AND query NOT LIKE '%profile_%' AND query NOT LIKE '%pg_stat_statements%'
+      ORDER BY total_exec_time DESC LIMIT 8"
+    if [ -s "$LOGS/perf.data" ]; then
+      echo
+      echo "- **perf**, the delivery after its first second, every process (share of both cores' samples; \`swapper\` is idle):"
+      echo
+      echo '```'
+      perf report -i "$LOGS/perf.data" --no-children --sort comm -g none --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -8
+      echo '```'
+      echo
+      echo "  Postgres's functions by inclusive share of all samples (executor, planner, commit, WAL flush):"
+      echo
+      echo '```'
+      perf report -i "$LOGS/perf.data" --children --comm postgres --sort sym -g none --stdio 2>/dev/null \
+        | grep -E 'PostgresMain|exec_(bind|parse|execute)_message|PortalRun|plpgsql_exec_function|standard_ExecutorRun|pg_plan_queries|raw_parser|parse_analyze|CommitTransaction|XLogFlush|fdatasync|jsonb_in|heap_insert|ExecInsertIndexTuples|AfterTriggerEndQuery|secure_(read|write)' | head -20
+      echo '```'
+    else
+      echo "- perf: not available here (install linux-perf and allow it: kernel.perf_event_paranoid <= 1)"
+    fi
+    echo
+  } >"$PROFILE_MD" 2>>"$LOGS/profile.err"
+}
+
 # ---- Targets --------------------------------------------------------------------------------------------------------------
 start_ours() {  # DATABASE NULL-ENDPOINT(true|false)
   local database=$1 null=$2 silo_http silo_port orleans_gateway gateway_http started
@@ -342,7 +437,7 @@ start_ours() {  # DATABASE NULL-ENDPOINT(true|false)
   started=$(date +%s.%N)
   ConnectionStrings__Postgres=$(connection "$database") Orleans__SiloPort=$silo_port Orleans__GatewayPort=$orleans_gateway \
     dotnet "$SILO_DLL" --urls "http://127.0.0.1:$silo_http" >"$LOGS/$current-silo.log" 2>&1 &
-  role_pid[silo]=$!; pids+=($!)
+  role_pid[silo]=$!; pids+=($!); silo_metrics="http://127.0.0.1:$silo_http/metrics"
   ConnectionStrings__Postgres=$(connection "$database") WORKOS_WEBHOOK_SECRET=$SECRET Webhooks__NullEndpoint=$null \
     dotnet "$GATEWAY_DLL" --urls "http://127.0.0.1:$gateway_http" >"$LOGS/$current-gateway.log" 2>&1 &
   role_pid[gateway]=$!; pids+=($!)
@@ -462,5 +557,5 @@ VERSIONS="PostgreSQL $PG_VERSION, .NET SDK $(dotnet --version), node $(node --ve
 LOAD="load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 export USERS GROUPS_ MEMBERSHIPS CHURN CONCURRENCY RATE STEADY_USERS STEADY_GROUPS INITIAL_EVENTS MACHINE VERSIONS LOAD \
   STARTED_AT QUICK MEMORY_USERS MEMORY_GROUPS MEMORY_MEMBERSHIPS SOAK_RATE SOAK_MINUTES SOAK_DIRECTORIES
-scripts/benchmark-report.sh "$OUT" | tee "$OUT/results.md"
+{ scripts/benchmark-report.sh "$OUT"; [ ! -s "$PROFILE_MD" ] || { echo; cat "$PROFILE_MD"; }; } | tee "$OUT/results.md"
 log "results: $OUT/results.md, $OUT/results.json; logs: $LOGS"

@@ -1,5 +1,6 @@
 # Shared by start.sh and the benchmark: a private PostgreSQL from the installed binaries.
 # Usage: source scripts/lib-postgres.sh; pg_private_start DIR PORT; pg_private_stop DIR
+# PG_EXTRA_OPTIONS adds server options (the benchmark's --profile loads pg_stat_statements with it).
 
 # Explicit statuses: a bare `return` inside a trap handler (start.sh's cleanup on Ctrl-C) returns the status of the
 # command the signal interrupted, and pg_private_stop then skipped stopping the server.
@@ -33,7 +34,7 @@ pg_private_start() {
     pg_as_owner "$bin/initdb" -D "$dir/data" -U postgres -A trust --no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; return 1; }
   fi
   pg_as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB -c synchronous_commit=on" \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB -c synchronous_commit=on ${PG_EXTRA_OPTIONS:-}" \
     start >/dev/null || { tail -20 "$dir/server.log" >&2; return 1; }
 }
 
