@@ -42,12 +42,12 @@ END {
   printf "  - **second (warm)**: directory 2 initial sync, another %s events, to the same processes\n", fmt(ENVIRON["INITIAL_EVENTS"])
   printf "  - **steady**: directory 3 (%s users, %s groups, %s changes), request starts paced at %s events/s; p99 is the latency goal\n", fmt(ENVIRON["STEADY_USERS"]), fmt(ENVIRON["STEADY_GROUPS"]), fmt(ENVIRON["STEADY_USERS"]), fmt(ENVIRON["RATE"])
   print "- **warm** = the same processes, not restarted, right after they handled the burst: JIT tiered up, thread pool, connection pools and caches grown."
-  print "- targets: **ours** = one silo + the gateway (Release DLLs, default settings); **seed** = the seed recipe (node server.js); **null** = our gateway with Webhooks__NullEndpoint=true (verifies the signature, answers 200; a silo runs beside it because the gateway only serves once its Orleans client is connected)."
+  print "- targets: **ours** = one silo + the gateway (Release DLLs, default settings; the goals are judged on it); **insilo** = the deployment option Webhooks__ServeInSilo=true: one silo serving the webhook itself, no gateway process and no Orleans client hop; **seed** = the seed recipe (node server.js); **null** = our gateway with Webhooks__NullEndpoint=true (verifies the signature, answers 200; a silo runs beside it because the gateway only serves once its Orleans client is connected)."
   print "- latency: send to response of the acknowledged attempt; events/s: events acknowledged / delivery time. CPU ms per event: CPU time of the service processes (silo + gateway, or node) and Postgres over the events of the stage. CPU: % of one core (200 = both cores), the service processes and Postgres over the delivery time, the simulator and the whole machine (every process, other users included) over the simulator run."
   print ""
   print "## Throughput and latency"
   print ""
-  print "| target | stage | events | time s | events/s | p50 ms | p99 ms | max ms | retries | failed | result | ours ÷ seed | ours ÷ null | CPU ms per event | CPU silo | CPU gateway | CPU node | CPU postgres | CPU simulator | CPU machine |"
+  print "| target | stage | events | time s | events/s | p50 ms | p99 ms | max ms | retries | failed | result | ÷ seed | ÷ null | CPU ms per event | CPU silo | CPU gateway | CPU node | CPU postgres | CPU simulator | CPU machine |"
   print "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
   printf "{\n  \"started_at\": %s,\n  \"quick\": %s,\n  \"machine\": %s,\n  \"versions\": %s,\n  \"load\": %s,\n", str(ENVIRON["STARTED_AT"]), quick ? "true" : "false", str(ENVIRON["MACHINE"]), str(ENVIRON["VERSIONS"]), str(ENVIRON["LOAD"]) > json
   printf "  \"stream\": {\"users\": %d, \"groups\": %d, \"memberships_per_user\": %d, \"initial_sync_events\": %d, \"churn_events\": %d, \"concurrency\": %d, \"steady_rate\": %d},\n", ENVIRON["USERS"], ENVIRON["GROUPS_"], ENVIRON["MEMBERSHIPS"], ENVIRON["INITIAL_EVENTS"], ENVIRON["CHURN"], ENVIRON["CONCURRENCY"], ENVIRON["RATE"] > json
@@ -55,8 +55,8 @@ END {
   for (r = 1; r <= n; r++) {
     t = row[r, 1]; s = row[r, 2]
     # Paced stages run at the same rate everywhere: a ratio would say nothing.
-    vs_seed = (t == "ours" && s != "steady") ? ratio(row[r, 6], tput["seed", s]) : "-"
-    vs_null = (t == "ours" && s != "steady") ? ratio(row[r, 6], tput["null", s]) : "-"
+    vs_seed = ((t == "ours" || t == "insilo") && s != "steady") ? ratio(row[r, 6], tput["seed", s]) : "-"
+    vs_null = ((t == "ours" || t == "insilo") && s != "steady") ? ratio(row[r, 6], tput["null", s]) : "-"
     # What the service and its database spend per event: less sensitive to a busy machine than events/s.
     per_event = (row[r, 3] > 0) ? sprintf("%.2f", (row[r, 13] + row[r, 14] + row[r, 15] + row[r, 16]) / 100 * row[r, 5] / row[r, 3] * 1000) : "-"
     printf "| %s | %s | %s | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", t, (s in label) ? label[s] : s, fmt(row[r, 3]), row[r, 5], fmt(row[r, 6]), row[r, 7], row[r, 8], row[r, 9], fmt(row[r, 10]), fmt(row[r, 11]), row[r, 12], vs_seed == "-" ? "-" : vs_seed "×", vs_null == "-" ? "-" : vs_null "×", per_event, row[r, 13], row[r, 14], row[r, 15], row[r, 16], row[r, 17], row[r, 18]

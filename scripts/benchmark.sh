@@ -18,8 +18,8 @@ scripts/benchmark.sh [options]
   --concurrency N         requests in flight (default 32)
   --rate N                events/s of the steady stage (default 1000)
   --steady-users N        users of the steady stage's directory 3 (groups N/10, churn N; default 2500)
-  --targets LIST          comma-separated from ours,seed,null (default all three, run in that order); none: only
-                          the memory stage
+  --targets LIST          comma-separated from ours,insilo,seed,null (default all four, run in that order); none:
+                          only the memory and soak stages
   --stages LIST           comma-separated from burst,churn,second,steady (default all; churn needs burst)
   --memory                also run the memory stage: a fresh silo syncs --memory-users + --memory-groups
   --memory-users N        (default 90000)
@@ -41,7 +41,7 @@ USAGE
 
 # ---- Options --------------------------------------------------------------------------------------------------------
 USERS=10000 GROUPS_=1000 MEMBERSHIPS=5 CHURN=10000 CONCURRENCY=32 RATE=1000 STEADY_USERS=2500
-TARGETS=ours,seed,null STAGES=burst,churn,second,steady MEMORY=0 BUILD=1 QUICK=0
+TARGETS=ours,insilo,seed,null STAGES=burst,churn,second,steady MEMORY=0 BUILD=1 QUICK=0
 MEMORY_USERS=90000 MEMORY_GROUPS=10000 MEMORY_MEMBERSHIPS=1 SOAK_MINUTES=0 SOAK_RATE=500
 OUT=.local/benchmark SEED_RECIPE="" PROFILE=0
 need_number() { [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "$1 needs a whole number, not '${2:-}'" >&2; exit 2; }; }
@@ -73,7 +73,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 has() { [[ ",$1," == *",$2,"* ]]; }
-for t in ${TARGETS//,/ }; do case $t in ours|seed|null|none) ;; *) echo "unknown target $t" >&2; exit 2 ;; esac; done
+for t in ${TARGETS//,/ }; do case $t in ours|insilo|seed|null|none) ;; *) echo "unknown target $t" >&2; exit 2 ;; esac; done
 for s in ${STAGES//,/ }; do case $s in burst|churn|second|steady) ;; *) echo "unknown stage $s" >&2; exit 2 ;; esac; done
 if has "$STAGES" churn && ! has "$STAGES" burst; then echo "--stages: churn follows burst (directory 1 must exist)" >&2; exit 2; fi
 [ "$RATE" -ge 1 ] && [ "$CONCURRENCY" -ge 1 ] && [ "$SOAK_RATE" -ge 1 ] || { echo "--rate, --soak-rate and --concurrency must be at least 1" >&2; exit 2; }
@@ -267,7 +267,7 @@ generate_streams() {
   sim simulate $(history_args 3) --out "$STREAMS/steady.jsonl" >"$LOGS/generate-3.out"
   rm -f "$STREAMS/dir1.jsonl"
 }
-[[ "$TARGETS" =~ ours|seed|null ]] && generate_streams
+[[ "$TARGETS" =~ ours|insilo|seed|null ]] && generate_streams
 stream_events() { wc -l <"$STREAMS/$1.jsonl" | tr -d ' '; }
 
 # ---- One stage: deliver a file, sample /proc around it, record a row ------------------------------------------------
@@ -430,21 +430,28 @@ profile_stop() {  # DELIVERY-SECONDS
 }
 
 # ---- Targets --------------------------------------------------------------------------------------------------------------
-start_ours() {  # DATABASE NULL-ENDPOINT(true|false)
-  local database=$1 null=$2 silo_http silo_port orleans_gateway gateway_http started
+start_ours() {  # DATABASE MODE: gateway (the normal deployment), null (the gateway's null endpoint), insilo (no gateway)
+  local database=$1 mode=$2 silo_http silo_port orleans_gateway gateway_http started
   free_port; silo_http=$PORT; free_port; silo_port=$PORT; free_port; orleans_gateway=$PORT; free_port; gateway_http=$PORT
   pg_create_database "$PG_PORT" "$database"
   started=$(date +%s.%N)
   ConnectionStrings__Postgres=$(connection "$database") Orleans__SiloPort=$silo_port Orleans__GatewayPort=$orleans_gateway \
+    Webhooks__ServeInSilo=$([ "$mode" = insilo ] && echo true || echo false) WORKOS_WEBHOOK_SECRET=$SECRET \
     dotnet "$SILO_DLL" --urls "http://127.0.0.1:$silo_http" >"$LOGS/$current-silo.log" 2>&1 &
   role_pid[silo]=$!; pids+=($!); silo_metrics="http://127.0.0.1:$silo_http/metrics"
-  ConnectionStrings__Postgres=$(connection "$database") WORKOS_WEBHOOK_SECRET=$SECRET Webhooks__NullEndpoint=$null \
-    dotnet "$GATEWAY_DLL" --urls "http://127.0.0.1:$gateway_http" >"$LOGS/$current-gateway.log" 2>&1 &
-  role_pid[gateway]=$!; pids+=($!)
+  url="http://127.0.0.1:$silo_http/webhooks/workos"
+  if [ "$mode" != insilo ]; then
+    ConnectionStrings__Postgres=$(connection "$database") WORKOS_WEBHOOK_SECRET=$SECRET \
+      Webhooks__NullEndpoint=$([ "$mode" = null ] && echo true || echo false) \
+      dotnet "$GATEWAY_DLL" --urls "http://127.0.0.1:$gateway_http" >"$LOGS/$current-gateway.log" 2>&1 &
+    role_pid[gateway]=$!; pids+=($!)
+    url="http://127.0.0.1:$gateway_http/webhooks/workos"
+  fi
   wait_http "http://127.0.0.1:$silo_http/health/ready" silo "$LOGS/$current-silo.log" "${role_pid[silo]}" || return 1
-  wait_http "http://127.0.0.1:$gateway_http/health/ready" gateway "$LOGS/$current-gateway.log" "${role_pid[gateway]}" || return 1
+  if [ "$mode" != insilo ]; then
+    wait_http "http://127.0.0.1:$gateway_http/health/ready" gateway "$LOGS/$current-gateway.log" "${role_pid[gateway]}" || return 1
+  fi
   ready_s=$(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e - s}')
-  url="http://127.0.0.1:$gateway_http/webhooks/workos"
 }
 
 start_seed() {
@@ -465,8 +472,9 @@ run_target() {
   role_pid=()
   log "=== $current ==="
   case $current in
-    ours) start_ours bench_ours false ;;
-    null) start_ours bench_null true ;;   # the gateway needs a live silo to start serving (see BENCHMARKS.md)
+    ours) start_ours bench_ours gateway ;;
+    insilo) start_ours bench_insilo insilo ;;
+    null) start_ours bench_null null ;;   # the gateway needs a live silo to start serving (see BENCHMARKS.md)
     seed) start_seed ;;
   esac || { log "$current did not start; skipping it"; stop_all; return 0; }
   log "$current: ready after $ready_s s"
@@ -488,7 +496,7 @@ run_target() {
   stop_all
 }
 
-for target in ours seed null; do
+for target in ours insilo seed null; do
   has "$TARGETS" "$target" && run_target "$target"
 done
 
@@ -500,7 +508,7 @@ if [ "$MEMORY" = 1 ]; then
   log "=== memory: $MEMORY_USERS users, $MEMORY_GROUPS groups, $MEMORY_MEMBERSHIPS memberships per user ==="
   # shellcheck disable=SC2046
   sim simulate $(history_args memory) --out "$STREAMS/memory.jsonl" >"$LOGS/generate-memory.out"
-  if start_ours bench_memory false; then
+  if start_ours bench_memory gateway; then
     run_stage memory memory "$url"
     rm -f "$STREAMS/memory.jsonl"
     verify_directory memory "memory directory" memory bench_memory all
@@ -530,7 +538,7 @@ if [ "$SOAK_MINUTES" -gt 0 ]; then
   log "=== soak: $SOAK_RATE events/s for $SOAK_MINUTES minutes ($SOAK_DIRECTORIES directories of $SOAK_PER_DIRECTORY events) ==="
   # shellcheck disable=SC2046
   sim simulate $(history_args soak) --out "$STREAMS/soak.jsonl" >"$LOGS/generate-soak.out"
-  if start_ours bench_soak false; then
+  if start_ours bench_soak gateway; then
     sample_rss "$SOAK_RSS_TSV" "$LOGS/soak-soak.err" &
     sampler=$!; pids+=("$sampler")
     run_stage soak soak "$url" --rate "$SOAK_RATE" --window-s 60
