@@ -2,7 +2,6 @@ using DirectorySync.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Npgsql;
 
 namespace DirectorySync;
 
@@ -16,15 +15,7 @@ public static class SyncServiceCollectionExtensions
             .Validate(o => o.MaxBatchSize > 0 && o.CleanupChunkSize > 0 && o.Retention > TimeSpan.Zero,
                 $"{SyncOptions.Section}: MaxBatchSize, CleanupChunkSize and Retention must be positive")
             .ValidateOnStart();
-        services.AddSingleton(_ =>
-        {
-            // The store leaves nothing in a session between uses (its locks are transaction-scoped), so a connection
-            // going back to the pool is not reset: the reset (DISCARD ALL) also dropped the sync functions' cached
-            // plans, and Postgres planned them again for every batch.
-            var dataSource = new NpgsqlDataSourceBuilder(connectionString);
-            dataSource.ConnectionStringBuilder.NoResetOnClose = true;
-            return dataSource.Build();
-        });
+        services.AddSingleton(_ => MirrorStore.CreateDataSource(connectionString));
         services.AddSingleton<MirrorStore>();
         services.AddHostedService(sp => sp.GetRequiredService<MirrorStore>());
         return services;

@@ -20,7 +20,7 @@ public sealed class MirrorStoreTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _connectionString = await PostgresServer.Shared.CreateDatabaseAsync("mirror");
-        _dataSource = NpgsqlDataSource.Create(_connectionString);
+        _dataSource = MirrorStore.CreateDataSource(_connectionString);
     }
 
     public async Task DisposeAsync()
