@@ -1,4 +1,4 @@
--- The login role the running silos and gateways use: it reads and writes rows and calls the sync functions, and
+-- The login role the running silos and gateways use: it reads and writes rows and calls the sync guards, and
 -- can change no schema. Migrations stay with the owner role (the `migrate` command, or a silo with the owner's
 -- connection string); run the service as this role with Database__Migrate=false.
 --
@@ -26,17 +26,16 @@ GRANT SELECT ON OrleansQuery TO directorysync_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON orleans_membership_versions, orleans_membership, orleans_reminders TO directorysync_app;
 GRANT SELECT ON orleans_reminder_entries TO directorysync_app;
 
--- The mirror and its bookkeeping (003, 004), written by the sync functions, which run with the caller's rights.
+-- The mirror and its bookkeeping (003, 004, 008), written by the directory grains.
 GRANT SELECT, INSERT, UPDATE, DELETE ON
     directories, directory_users, directory_groups, directory_group_memberships,
-    sync_tombstones, sync_pending, directory_cleanups, event_log
+    sync_tombstones, sync_pending, directory_cleanups, event_log, sync_fences
 TO directorysync_app;
-GRANT SELECT ON sync_visible_directories, sync_visible_users, sync_visible_groups, sync_membership_rows TO directorysync_app;
 
 -- The reminder etags and the mirror's identity columns: nextval only (USAGE), never setval.
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO directorysync_app;
 
--- Every sync_* and orleans_* function (001, 005), whatever its arguments: this role's, no longer everyone's (they run
+-- Every sync_* and orleans_* function (001, 005, 008), whatever its arguments: this role's, no longer everyone's (they run
 -- with the caller's rights, so PUBLIC's default EXECUTE gave nothing, but the grants here should be the whole truth).
 DO $$
 DECLARE

@@ -2,39 +2,30 @@ using DirectorySync.Events;
 
 namespace DirectorySync;
 
-/// <summary>Owns one WorkOS directory (key: directory id): activation, deletion and the deletion's cleanup.</summary>
+/// <summary>
+/// Owns one WorkOS directory (key: directory id) and everything in it: its users, groups and memberships. The
+/// directory is the consistency boundary of Directory Sync (its deletion cascades to everything in it, a membership
+/// is shown only while its user and group are), so one activation decides every event of the directory from the index
+/// it holds, persists its decisions, and cleans up after a deletion.
+/// </summary>
 public interface IDirectoryGrain : IGrainWithStringKey
 {
-    /// <summary>Applies a <c>dsync.activated</c> or <c>dsync.deleted</c>; returns once its effect is durable.</summary>
+    /// <summary>Applies any of the ten Directory Sync events of this directory; returns once its effect is durable.</summary>
     Task<ApplyOutcome> ApplyAsync(SyncEvent syncEvent);
+
+    /// <summary>What the directory's grain holds now (loading its index if it is not active).</summary>
+    Task<DirectorySummary> SummaryAsync();
 }
 
-/// <summary>Owns one directory user (key: directory user id).</summary>
-public interface IUserGrain : IGrainWithStringKey
-{
-    /// <summary>Applies a <c>dsync.user.*</c> event; returns once its effect is durable.</summary>
-    Task<ApplyOutcome> ApplyAsync(SyncEvent syncEvent);
-}
-
-/// <summary>Owns one directory group (key: directory group id).</summary>
-public interface IGroupGrain : IGrainWithStringKey
-{
-    /// <summary>Applies a <c>dsync.group.created/updated/deleted</c>; returns once its effect is durable.</summary>
-    Task<ApplyOutcome> ApplyAsync(SyncEvent syncEvent);
-}
-
-/// <summary>
-/// Applies the membership events of one directory (key: directory id). Memberships are ordered per (group, user) pair
-/// by event time (FACTS §4), and that order is decided where every decision is made: in the mirror store, under the
-/// directory's lock, against the committed versions. So this grain is a stateless, reentrant door, with activations
-/// on every silo: an initial sync's 50,000 <c>user_added</c> events spread over the cluster, and do not create
-/// 50,000 activations (one per pair) only to forward one call each.
-/// </summary>
-public interface IMembershipGrain : IGrainWithStringKey
-{
-    /// <summary>Applies a <c>dsync.group.user_added</c> or <c>user_removed</c>; returns once its effect is durable.</summary>
-    Task<ApplyOutcome> ApplyAsync(SyncEvent syncEvent);
-}
+/// <summary>Counts of a directory's live objects as its grain knows them.</summary>
+[GenerateSerializer, Immutable]
+public sealed record DirectorySummary(
+    [property: Id(0)] string DirectoryId,
+    [property: Id(1)] bool IsShown,
+    [property: Id(2)] int Users,
+    [property: Id(3)] int Groups,
+    [property: Id(4)] int Memberships,
+    [property: Id(5)] long Epoch);
 
 /// <summary>Records signed events that cannot be applied, so they are kept (and can be replayed) and acknowledged.</summary>
 public interface IDeadLetterGrain : IGrainWithIntegerKey
@@ -51,24 +42,20 @@ public sealed record DeadLetter(
     [property: Id(4)] string Reason,
     [property: Id(5)] string Payload);
 
+/// <summary>
+/// A membership's key where one string must name it (tombstones, pending rows, the event log). The group id's length
+/// comes first, so no two pairs of ids share a key, whatever characters the ids hold.
+/// </summary>
 public static class MembershipKey
 {
-    public static string For(string groupId, string userId) => $"{groupId}/{userId}";
+    public static string For(string groupId, string userId) => $"{groupId.Length}:{groupId}/{userId}";
 }
 
 /// <summary>The one place that decides which grain owns an event.</summary>
 public static class EventRouting
 {
-    public static Task<ApplyOutcome> ApplyAsync(IGrainFactory grains, SyncEvent e) => e.Kind switch
-    {
-        SyncEventKind.DirectoryActivated or SyncEventKind.DirectoryDeleted =>
-            grains.GetGrain<IDirectoryGrain>(e.Directory!.Id).ApplyAsync(e),
-        SyncEventKind.UserCreated or SyncEventKind.UserUpdated or SyncEventKind.UserDeleted =>
-            grains.GetGrain<IUserGrain>(e.User!.Id).ApplyAsync(e),
-        SyncEventKind.GroupCreated or SyncEventKind.GroupUpdated or SyncEventKind.GroupDeleted =>
-            grains.GetGrain<IGroupGrain>(e.Group!.Id).ApplyAsync(e),
-        _ => grains.GetGrain<IMembershipGrain>(e.Membership!.DirectoryId).ApplyAsync(e),
-    };
+    public static Task<ApplyOutcome> ApplyAsync(IGrainFactory grains, SyncEvent e) =>
+        grains.GetGrain<IDirectoryGrain>(e.DirectoryId).ApplyAsync(e);
 }
 
 /// <summary>Housekeeping for the whole cluster (key 0).</summary>

@@ -19,8 +19,8 @@ public sealed class SyncOptions
     /// <summary>A custom attribute whose value(s) are role slugs too (mapped through <see cref="RoleMap"/>).</summary>
     public string? RoleAttribute { get; set; }
 
-    /// <summary>Most events written in one transaction.</summary>
-    public int MaxBatchSize { get; set; } = 512;
+    /// <summary>Events a silo accepts and holds before they are written; past it, new events are refused (503).</summary>
+    public int MaxQueuedEvents { get; set; } = 20_000;
 
     /// <summary>Rows removed per transaction while cleaning up a deleted directory.</summary>
     public int CleanupChunkSize { get; set; } = 5000;

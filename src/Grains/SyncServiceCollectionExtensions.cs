@@ -1,23 +1,22 @@
 using DirectorySync.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace DirectorySync;
 
 public static class SyncServiceCollectionExtensions
 {
-    /// <summary>The sync engine a silo hosts: options, the Postgres data source and the mirror store.</summary>
+    /// <summary>The sync engine a silo hosts: options, the Postgres data source, the directory store and the write queue's bound.</summary>
     public static IServiceCollection AddDirectorySync(this IServiceCollection services, IConfiguration configuration, string connectionString)
     {
         services.AddOptions<SyncOptions>()
             .Bind(configuration.GetSection(SyncOptions.Section))
-            .Validate(o => o.MaxBatchSize > 0 && o.CleanupChunkSize > 0 && o.Retention > TimeSpan.Zero,
-                $"{SyncOptions.Section}: MaxBatchSize, CleanupChunkSize and Retention must be positive")
+            .Validate(o => o.MaxQueuedEvents > 0 && o.CleanupChunkSize > 0 && o.Retention > TimeSpan.Zero,
+                $"{SyncOptions.Section}: MaxQueuedEvents, CleanupChunkSize and Retention must be positive")
             .ValidateOnStart();
-        services.AddSingleton(_ => MirrorStore.CreateDataSource(connectionString));
-        services.AddSingleton<MirrorStore>();
-        services.AddHostedService(sp => sp.GetRequiredService<MirrorStore>());
+        services.AddSingleton(_ => DirectoryStore.CreateDataSource(connectionString));
+        services.AddSingleton<DirectoryStore>();
+        services.AddSingleton<QueuedEvents>();
         return services;
     }
 }

@@ -39,13 +39,19 @@ public sealed record ClusterSettings(string ConnectionString, string ClusterId, 
             : throw new InvalidOperationException($"Setting {key.Replace(":", "__")} must be a TCP port (1-65535), not '{value}'.");
     }
 
-    /// <summary>Postgres allows 100 connections by default; every process keeps its pool well under that.</summary>
+    /// <summary>
+    /// Postgres allows 100 connections by default (97 for clients). A silo has two pools of this size (the directory
+    /// grains' data source, and the Orleans providers' pool for membership and reminders), a gateway one: with 15,
+    /// two silos and a gateway stay at 75.
+    /// </summary>
+    public const int DefaultPoolLimit = 15;
+
     private static string WithPoolLimit(string connectionString)
     {
         var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
         if (!connectionString.Contains("Maximum Pool Size", StringComparison.OrdinalIgnoreCase)
             && !connectionString.Contains("MaxPoolSize", StringComparison.OrdinalIgnoreCase))
-            builder.MaxPoolSize = 20;
+            builder.MaxPoolSize = DefaultPoolLimit;
         return builder.ConnectionString;
     }
 }

@@ -26,7 +26,10 @@ public static class ServiceDefaultsExtensions
             .AddPrometheusExporter());
         // A failed write reaches the gateway as the Postgres error it was (logged with its SqlState): Orleans serializes
         // only exception types it knows, and answered CodecNotFoundException for every Npgsql error instead.
-        builder.Services.Configure<ExceptionSerializationOptions>(o => o.SupportedNamespacePrefixes.Add("Npgsql"));
+        builder.Services.Configure<ExceptionSerializationOptions>(o => {
+            o.SupportedNamespacePrefixes.Add("Npgsql");
+            o.SupportedNamespacePrefixes.Add("DirectorySync");
+        });
 
         // An initial sync arrives as an unthrottled burst the moment the process starts; the pool's slow ramp-up
         // from #cores threads would queue it for seconds (measured: ~400 events/s on the first burst otherwise).

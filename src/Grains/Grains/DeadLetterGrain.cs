@@ -4,7 +4,7 @@ using Orleans.Concurrency;
 namespace DirectorySync.Grains;
 
 [StatelessWorker]
-public sealed class DeadLetterGrain(MirrorStore store) : Grain, IDeadLetterGrain
+public sealed class DeadLetterGrain(DirectoryStore store) : Grain, IDeadLetterGrain
 {
     public Task RecordAsync(DeadLetter deadLetter) => store.RecordDeadLetterAsync(deadLetter);
 }

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace DirectorySync.Grains;
 
 /// <summary>One per cluster: purges tombstones and event log entries past their retention, hourly, by reminder.</summary>
-public sealed partial class MaintenanceGrain(MirrorStore store, ILogger<MaintenanceGrain> logger)
+public sealed partial class MaintenanceGrain(DirectoryStore store, ILogger<MaintenanceGrain> logger)
     : Grain, IMaintenanceGrain, IRemindable
 {
     private const string PurgeReminder = "purge";

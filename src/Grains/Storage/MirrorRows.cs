@@ -6,13 +6,12 @@ using DirectorySync.Sync;
 namespace DirectorySync.Storage;
 
 /// <summary>
-/// Writes decided changes as JSON arrays in the row shapes of sql/005 (sync_*_row), so one statement per kind
-/// carries a whole batch to Postgres.
+/// Writes users, groups and directories as JSON arrays of rows (the column names of their tables), so one statement
+/// per kind carries a whole flush to Postgres; a pending user or group keeps the same object in <c>sync_pending.data</c>.
 /// </summary>
+/// <remarks>Shared by every directory grain of a silo, so it keeps no buffer of its own between calls.</remarks>
 internal sealed class MirrorRows(RoleMapping roles)
 {
-    private readonly ArrayBufferWriter<byte> _buffer = new();
-
     public string Directories(IEnumerable<(SyncEvent Event, EventVersion Version)> rows) => Write(rows, (w, e, v) =>
     {
         var d = e.Directory!;
@@ -69,18 +68,10 @@ internal sealed class MirrorRows(RoleMapping roles)
         WriteVersion(w, v);
     });
 
-    /// <summary>Deletes of directories, users or groups (sync_delete_row).</summary>
-    public string Deletes(IEnumerable<(SyncEvent Event, EventVersion Version)> rows) => Write(rows, (w, e, v) =>
-    {
-        w.WriteString("object_id", ObjectKey.Of(e).Id);
-        w.WriteString("workos_directory_id", e.DirectoryId);
-        WriteVersion(w, v);
-    });
-
     private string Write(IEnumerable<(SyncEvent Event, EventVersion Version)> rows, Action<Utf8JsonWriter, SyncEvent, EventVersion> writeRow)
     {
-        _buffer.ResetWrittenCount();
-        using (var w = new Utf8JsonWriter(_buffer))
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartArray();
             foreach (var (e, v) in rows)
@@ -91,7 +82,7 @@ internal sealed class MirrorRows(RoleMapping roles)
             }
             w.WriteEndArray();
         }
-        return System.Text.Encoding.UTF8.GetString(_buffer.WrittenSpan);
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     private static void WriteVersion(Utf8JsonWriter w, EventVersion v)

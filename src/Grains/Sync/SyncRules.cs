@@ -4,7 +4,7 @@ namespace DirectorySync.Sync;
 
 public enum ObjectKind { Directory, User, Group, Membership }
 
-/// <summary>A mirrored object: a directory, user or group by WorkOS id, a membership by "group id/user id".</summary>
+/// <summary>A mirrored object: a directory, user or group by WorkOS id, a membership by <see cref="MembershipKey"/>.</summary>
 public readonly record struct ObjectKey(ObjectKind Kind, string Id)
 {
     public static ObjectKey Of(SyncEvent e) => e.Kind switch
@@ -14,17 +14,6 @@ public readonly record struct ObjectKey(ObjectKind Kind, string Id)
         SyncEventKind.GroupCreated or SyncEventKind.GroupUpdated or SyncEventKind.GroupDeleted => new(ObjectKind.Group, e.Group!.Id),
         _ => new(ObjectKind.Membership, MembershipKey.For(e.Membership!.GroupId, e.Membership.UserId)),
     };
-
-    /// <summary>The objects whose deletion makes an older event for this object meaningless (its cascade parents).</summary>
-    public static IEnumerable<ObjectKey> ParentsOf(SyncEvent e)
-    {
-        yield return new(ObjectKind.Directory, e.DirectoryId);
-        if (e.Membership is { } m)
-        {
-            yield return new(ObjectKind.User, m.UserId);
-            yield return new(ObjectKind.Group, m.GroupId);
-        }
-    }
 }
 
 /// <summary>What is durably known of one object: the version of its live row (shown or pending) and of its newest delete.</summary>

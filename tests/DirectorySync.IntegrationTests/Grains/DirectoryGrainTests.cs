@@ -4,56 +4,46 @@ using DirectorySync.Sync;
 using DirectorySync.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using Xunit;
 using static DirectorySync.IntegrationTests.Events;
 
-namespace DirectorySync.IntegrationTests;
+namespace DirectorySync.IntegrationTests.Grains;
 
-/// <summary>The sync rules as Postgres ends up applying them: ordering, dedup, cascades, pending objects.</summary>
-public sealed class MirrorStoreTests : IAsyncLifetime
+/// <summary>
+/// The directory grain on real silos and Postgres: ordering, dedup, cascades, pending objects, dead letters, as
+/// applications end up reading them. Two clusters share one database, one per inactive-user policy; every test uses
+/// directories of its own.
+/// </summary>
+public sealed class DirectoryGrainTests : IAsyncLifetime
 {
-    private string _connectionString = "";
-    private NpgsqlDataSource? _dataSource;
-    private readonly List<MirrorStore> _stores = [];
+    private SyncTestCluster _retain = null!;
+    private SyncTestCluster _delete = null!;
 
     public async Task InitializeAsync()
     {
-        _connectionString = await PostgresServer.Shared.CreateDatabaseAsync("mirror");
-        _dataSource = MirrorStore.CreateDataSource(_connectionString);
+        _retain = await SyncTestCluster.StartAsync("grains");
+        _delete = await SyncTestCluster.StartAsync("grains", InactiveUsersPolicy.Delete, connectionString: _retain.ConnectionString);
     }
 
     public async Task DisposeAsync()
     {
-        foreach (var store in _stores) await store.StopAsync(CancellationToken.None);
-        if (_dataSource is not null) await _dataSource.DisposeAsync();
+        await _retain.DisposeAsync();
+        await _delete.DisposeAsync();
     }
 
-    private async Task<MirrorStore> StoreAsync(InactiveUsersPolicy policy = InactiveUsersPolicy.Retain, TimeSpan? retention = null)
-    {
-        var options = new SyncOptions { InactiveUsers = policy, CleanupChunkSize = 2, Retention = retention ?? TimeSpan.FromDays(30) };
-        var store = new MirrorStore(_dataSource!, Options.Create(options), NullLogger<MirrorStore>.Instance);
-        await store.StartAsync(CancellationToken.None);
-        _stores.Add(store);
-        return store;
-    }
+    private SyncTestCluster Cluster(InactiveUsersPolicy policy = InactiveUsersPolicy.Retain) =>
+        policy == InactiveUsersPolicy.Delete ? _delete : _retain;
 
-    /// <summary>Applies events one at a time, finishing any directory cleanup as the DirectoryGrain would.</summary>
-    private static async Task<List<ApplyOutcome>> ApplyAsync(MirrorStore store, params SyncEvent[] events)
-    {
-        var outcomes = new List<ApplyOutcome>();
-        foreach (var e in events) outcomes.Add(await store.ApplyAsync(e));
-        foreach (var e in events.Where(e => e.Kind == SyncEventKind.DirectoryDeleted))
-            while (!await store.CleanupDirectoryStepAsync(e.Directory!.Id)) { }
-        return outcomes;
-    }
+    private static Task<List<ApplyOutcome>> ApplyAsync(SyncTestCluster cluster, params SyncEvent[] events) => cluster.ApplyInOrderAsync(events);
 
-    private Task<Mirror> MirrorOf(string directory) => Mirror.ReadAsync(_connectionString, directory);
+    private Task<Mirror> MirrorOf(string directory) => _retain.MirrorOf(directory);
+
+    private Task<object?> ScalarAsync(string sql) => _retain.ScalarAsync(sql);
 
     [Fact]
     public async Task In_order_initial_sync_shows_directory_users_groups_and_memberships()
     {
-        var store = await StoreAsync();
+        var store = Cluster();
         await ApplyAsync(store, Activated("d1", 1), UserCreated("u1", "d1", 2), GroupCreated("g1", "d1", 3), Added("g1", "u1", "d1", 4));
         var mirror = await MirrorOf("d1");
         Assert.Equal(["d1:active"], mirror.Directories);
@@ -65,7 +55,7 @@ public sealed class MirrorStoreTests : IAsyncLifetime
     [Fact]
     public async Task Duplicate_event_is_acknowledged_and_changes_nothing()
     {
-        var store = await StoreAsync();
+        var store = Cluster();
         var created = UserCreated("u1", "d2", 2);
         var outcomes = await ApplyAsync(store, Activated("d2", 1), created, UserUpdated("u1", "d2", 3, "new@example.com"), created);
         Assert.Equal([ApplyOutcome.Applied, ApplyOutcome.Applied, ApplyOutcome.Applied, ApplyOutcome.Duplicate], outcomes);
@@ -75,7 +65,7 @@ public sealed class MirrorStoreTests : IAsyncLifetime
     [Fact]
     public async Task Older_update_arriving_after_a_newer_one_is_stale()
     {
-        var store = await StoreAsync();
+        var store = Cluster();
         var outcomes = await ApplyAsync(store, Activated("d3", 1), UserUpdated("u1", "d3", 5, "new@example.com"), UserCreated("u1", "d3", 2));
         Assert.Equal(ApplyOutcome.Stale, outcomes[2]);
         Assert.Equal(["u1:new@example.com:active"], (await MirrorOf("d3")).Users);
@@ -84,7 +74,7 @@ public sealed class MirrorStoreTests : IAsyncLifetime
     [Fact]
     public async Task Stale_update_after_delete_does_not_resurrect_user()
     {
-        var store = await StoreAsync();
+        var store = Cluster();
         await ApplyAsync(store, Activated("d4", 1), UserCreated("u1", "d4", 2), UserDeleted("u1", "d4", 5), UserUpdated("u1", "d4", 3, "old@example.com"));
         Assert.Empty((await MirrorOf("d4")).Users);
     }
@@ -92,7 +82,7 @@ public sealed class MirrorStoreTests : IAsyncLifetime
     [Fact]
     public async Task Stale_user_added_after_user_removed_does_not_resurrect_membership()
     {
-        var store = await StoreAsync();
+        var store = Cluster();
         await ApplyAsync(store, Activated("d5", 1), UserCreated("u1", "d5", 2), GroupCreated("g1", "d5", 2),
             Removed("g1", "u1", "d5", 6), Added("g1", "u1", "d5", 4));
         Assert.Empty((await MirrorOf("d5")).Memberships);
@@ -101,7 +91,7 @@ public sealed class MirrorStoreTests : IAsyncLifetime
     [Fact]
     public async Task Membership_arriving_before_its_user_group_and_directory_appears_once_they_exist()
     {
-        var store = await StoreAsync();
+        var store = Cluster();
         await ApplyAsync(store, Added("g1", "u1", "d6", 4), UserCreated("u1", "d6", 2), GroupCreated("g1", "d6", 3));
         Assert.Empty((await MirrorOf("d6")).Users);
         await ApplyAsync(store, Activated("d6", 1));
@@ -113,7 +103,7 @@ public sealed class MirrorStoreTests : IAsyncLifetime
     [Fact]
     public async Task Deleting_a_user_removes_its_memberships()
     {
-        var store = await StoreAsync();
+        var store = Cluster();
         await ApplyAsync(store, Activated("d7", 1), UserCreated("u1", "d7", 2), GroupCreated("g1", "d7", 2), Added("g1", "u1", "d7", 3),
             UserDeleted("u1", "d7", 4));
         var mirror = await MirrorOf("d7");
@@ -125,7 +115,7 @@ public sealed class MirrorStoreTests : IAsyncLifetime
     [Fact]
     public async Task Deleting_a_group_removes_its_memberships_and_stale_additions_stay_out()
     {
-        var store = await StoreAsync();
+        var store = Cluster();
         await ApplyAsync(store, Activated("d8", 1), UserCreated("u1", "d8", 2), UserCreated("u2", "d8", 2), GroupCreated("g1", "d8", 2),
             Added("g1", "u1", "d8", 3), GroupDeleted("g1", "d8", 5), Added("g1", "u2", "d8", 4));
         var mirror = await MirrorOf("d8");
@@ -137,7 +127,7 @@ public sealed class MirrorStoreTests : IAsyncLifetime
     [Fact]
     public async Task Deleting_a_directory_removes_everything_in_it_and_drops_older_events()
     {
-        var store = await StoreAsync();
+        var store = Cluster();
         await ApplyAsync(store, Activated("d9", 1), UserCreated("u1", "d9", 2), UserCreated("u2", "d9", 2), UserCreated("u3", "d9", 2),
             GroupCreated("g1", "d9", 3), GroupCreated("g2", "d9", 3), Added("g1", "u1", "d9", 4), Added("g2", "u1", "d9", 4),
             Added("g1", "u2", "d9", 4), DirectoryDeleted("d9", 10));
@@ -155,7 +145,7 @@ public sealed class MirrorStoreTests : IAsyncLifetime
     [Fact]
     public async Task Inactive_user_is_kept_with_its_state_under_retain()
     {
-        var store = await StoreAsync(InactiveUsersPolicy.Retain);
+        var store = Cluster(InactiveUsersPolicy.Retain);
         await ApplyAsync(store, Activated("d10", 1), UserCreated("u1", "d10", 2), GroupCreated("g1", "d10", 2), Added("g1", "u1", "d10", 3),
             UserUpdated("u1", "d10", 4, "u1@example.com", UserStates.Inactive));
         var mirror = await MirrorOf("d10");
@@ -166,7 +156,7 @@ public sealed class MirrorStoreTests : IAsyncLifetime
     [Fact]
     public async Task Inactive_user_is_removed_and_unlinked_under_delete_and_returns_without_old_memberships()
     {
-        var store = await StoreAsync(InactiveUsersPolicy.Delete);
+        var store = Cluster(InactiveUsersPolicy.Delete);
         await ApplyAsync(store, Activated("d11", 1), UserCreated("u1", "d11", 2), GroupCreated("g1", "d11", 2), GroupCreated("g2", "d11", 2),
             Added("g1", "u1", "d11", 3), UserUpdated("u1", "d11", 4, "u1@example.com", UserStates.Inactive));
         var gone = await MirrorOf("d11");
@@ -183,7 +173,7 @@ public sealed class MirrorStoreTests : IAsyncLifetime
     [Fact]
     public async Task Delete_arriving_after_a_recreation_still_removes_older_memberships()
     {
-        var store = await StoreAsync(InactiveUsersPolicy.Delete);
+        var store = Cluster(InactiveUsersPolicy.Delete);
         // In order: u1 in g1 (3), u1 deactivated (4: delete), reactivated (5), added to g2 (6).
         await ApplyAsync(store, Activated("d12", 1), UserCreated("u1", "d12", 2), GroupCreated("g1", "d12", 2), GroupCreated("g2", "d12", 2),
             Added("g1", "u1", "d12", 3), UserUpdated("u1", "d12", 5, "u1@example.com"), Added("g2", "u1", "d12", 6),
@@ -196,13 +186,13 @@ public sealed class MirrorStoreTests : IAsyncLifetime
     [Fact]
     public async Task Events_applied_together_in_one_batch_end_as_in_order_delivery()
     {
-        var store = await StoreAsync();
+        var store = Cluster();
         SyncEvent[] history =
         [
             Activated("d13", 1), UserCreated("u1", "d13", 2), UserCreated("u2", "d13", 2), GroupCreated("g1", "d13", 3),
             Added("g1", "u1", "d13", 4), Added("g1", "u2", "d13", 4), UserDeleted("u2", "d13", 5), GroupUpdated("g1", "d13", 6, "Renamed"),
         ];
-        var outcomes = await Task.WhenAll(history.Reverse().Select(store.ApplyAsync));
+        var outcomes = await store.ApplyTogetherAsync(history.Reverse().ToArray());
         Assert.DoesNotContain(ApplyOutcome.DeadLettered, outcomes);
         var mirror = await MirrorOf("d13");
         Assert.Equal(["u1:u1@example.com:active"], mirror.Users);
@@ -213,7 +203,7 @@ public sealed class MirrorStoreTests : IAsyncLifetime
     [Fact]
     public async Task Every_order_of_a_history_yields_the_in_order_mirror()
     {
-        var store = await StoreAsync(InactiveUsersPolicy.Delete);
+        var store = Cluster(InactiveUsersPolicy.Delete);
         static SyncEvent[] History(string d) =>
         [
             Activated(d, 1), UserCreated("u1" + d, d, 2), UserCreated("u2" + d, d, 2), GroupCreated("g1" + d, d, 3),
@@ -231,7 +221,7 @@ public sealed class MirrorStoreTests : IAsyncLifetime
             var d = $"p{run}";
             var shuffled = History(d).OrderBy(_ => random.Next()).ToArray();
             if (run % 2 == 0) await ApplyAsync(store, shuffled);
-            else await Task.WhenAll(shuffled.Select(store.ApplyAsync));
+            else await store.ApplyTogetherAsync(shuffled);
             var actual = (await MirrorOf(d)).Renamed(d, "ref");
             Assert.True(actual.SameAs(expected.Renamed("ref", "ref")),
                 $"run {run}, order [{string.Join(", ", shuffled.Select(e => $"{e.EventType}@{e.CreatedAt:ss}"))}]: {actual} != {expected}");
@@ -241,7 +231,7 @@ public sealed class MirrorStoreTests : IAsyncLifetime
     [Fact]
     public async Task Event_postgres_refuses_is_dead_lettered_without_failing_its_batch()
     {
-        var store = await StoreAsync();
+        var store = Cluster();
         await ApplyAsync(store, Activated("d14", 1));
         var poisoned = WithUser(SyncEventKind.UserCreated, "dsync.user.created", 3,
             User("u2", "d14", "u2@example.com", customAttributes: """{"note":"\u0000"}"""));
@@ -254,7 +244,7 @@ public sealed class MirrorStoreTests : IAsyncLifetime
     [Fact]
     public async Task Event_whose_id_is_too_large_to_index_is_dead_lettered_without_failing_its_batch()
     {
-        var store = await StoreAsync();
+        var store = Cluster();
         await ApplyAsync(store, Activated("d15", 1));
         // The parser refuses such ids first; this is the store's own guard against the limit (SQLSTATE 54000).
         // Random letters, so that compression cannot bring the index entry under the limit.
@@ -268,7 +258,7 @@ public sealed class MirrorStoreTests : IAsyncLifetime
     [Fact]
     public async Task Event_log_records_each_event_once_with_its_outcome()
     {
-        var store = await StoreAsync();
+        var store = Cluster();
         var created = UserCreated("u1", "d15", 3);
         await ApplyAsync(store, Activated("d15", 1), created, UserCreated("u1", "d15", 2), created);
         Assert.Equal(3L, await ScalarAsync("SELECT count(*) FROM event_log WHERE directory_id = 'd15'"));
@@ -278,13 +268,16 @@ public sealed class MirrorStoreTests : IAsyncLifetime
     [Fact]
     public async Task Purge_drops_tombstones_and_event_log_entries_past_retention_and_keeps_newer_ones()
     {
-        var store = await StoreAsync(retention: TimeSpan.FromHours(1));
+        var store = Cluster();
         await ApplyAsync(store, Activated("d16", 1), UserCreated("u1", "d16", 2), UserDeleted("u1", "d16", 3),
             UserCreated("u2", "d16", 2), UserDeleted("u2", "d16", 3));
         await ScalarAsync("UPDATE sync_tombstones SET deleted_at = now() - interval '2 hours' WHERE object_id = 'u1'");
         await ScalarAsync("UPDATE event_log SET received_at = now() - interval '2 hours' WHERE object_id = 'u1'");
 
-        var (tombstones, events) = await store.PurgeAsync();
+        await using var dataSource = DirectoryStore.CreateDataSource(_retain.ConnectionString);
+        var purger = new DirectoryStore(dataSource, Options.Create(new SyncOptions { Retention = TimeSpan.FromHours(1) }),
+            NullLogger<DirectoryStore>.Instance);
+        var (tombstones, events) = await purger.PurgeAsync();
 
         Assert.Equal(1, tombstones);
         Assert.Equal(2, events);
@@ -292,9 +285,4 @@ public sealed class MirrorStoreTests : IAsyncLifetime
         Assert.Equal(0L, await ScalarAsync("SELECT count(*) FROM sync_tombstones WHERE object_id = 'u1'"));
     }
 
-    private async Task<object?> ScalarAsync(string sql)
-    {
-        await using var command = _dataSource!.CreateCommand(sql);
-        return await command.ExecuteScalarAsync();
-    }
 }

@@ -1,0 +1,70 @@
+using DirectorySync.Events;
+
+namespace DirectorySync.Sync;
+
+/// <summary>Where an object's row is in Postgres: in the mirror tables, waiting in <c>sync_pending</c>, or nowhere.</summary>
+public enum Placement : byte { Absent, Pending, Shown }
+
+/// <summary>
+/// A user or group write: where its row must end up and, when an event brought new content, that event. Without
+/// content the row moves between <c>sync_pending</c> and the mirror as it is. <see cref="Version"/> guards the write:
+/// the row's version for a move or an upsert, the delete's version for <see cref="Placement.Absent"/>.
+/// </summary>
+public sealed record ObjectWrite(string Id, Placement Target, EventVersion Version, SyncEvent? Content);
+
+public sealed record MembershipWrite(string GroupId, string UserId, Placement Target, EventVersion Version);
+
+public sealed record TombstoneWrite(ObjectKind Kind, string Id, EventVersion Version, string? GroupId = null, string? UserId = null);
+
+/// <summary>An event as the event log records it, and what deciding it said.</summary>
+public sealed record LoggedEvent(SyncEvent Event, ApplyOutcome Outcome);
+
+/// <summary>
+/// The writes a directory's decisions owe Postgres since its last flush, one final write per object: an object that
+/// moves several times before a flush is written once, where it ended. The store turns them into one statement per
+/// kind, in an order that keeps parents before children.
+/// </summary>
+public sealed class DirectoryChanges
+{
+    private readonly Dictionary<string, ObjectWrite> _users = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ObjectWrite> _groups = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string GroupId, string UserId), MembershipWrite> _memberships = [];
+    private readonly Dictionary<(ObjectKind, string), TombstoneWrite> _tombstones = [];
+
+    public List<LoggedEvent> Events { get; } = [];
+
+    /// <summary>The newest directory event whose content is written (activation or update).</summary>
+    public SyncEvent? Directory { get; private set; }
+
+    /// <summary>A delete of the directory: tombstone, <c>deleting</c> state and a cleanup job.</summary>
+    public EventVersion? DirectoryDelete { get; private set; }
+
+    public IEnumerable<ObjectWrite> Users => _users.Values;
+    public IEnumerable<ObjectWrite> Groups => _groups.Values;
+    public IEnumerable<MembershipWrite> Memberships => _memberships.Values;
+    public IEnumerable<TombstoneWrite> Tombstones => _tombstones.Values;
+
+    public bool IsEmpty => Events.Count == 0 && Directory is null && DirectoryDelete is null && _users.Count == 0
+        && _groups.Count == 0 && _memberships.Count == 0 && _tombstones.Count == 0;
+
+    internal void WriteDirectory(SyncEvent e) => Directory = e;
+
+    internal void DeleteDirectory(EventVersion version) => DirectoryDelete = version;
+
+    internal void Write(ObjectKind kind, string id, Placement target, EventVersion version, SyncEvent? content)
+    {
+        var writes = kind == ObjectKind.User ? _users : _groups;
+        // A move keeps content this flush already owes: that row is not in Postgres yet.
+        if (content is null && target != Placement.Absent && writes.TryGetValue(id, out var earlier)) content = earlier.Content;
+        writes[id] = new ObjectWrite(id, target, version, content);
+    }
+
+    /// <summary>Drops what is owed for an object a directory delete removed: the cleanup removes its rows.</summary>
+    internal void Forget(ObjectKind kind, string id) => (kind == ObjectKind.User ? _users : _groups).Remove(id);
+
+    internal void ForgetMembership(string groupId, string userId) => _memberships.Remove((groupId, userId));
+
+    internal void Write(MembershipWrite write) => _memberships[(write.GroupId, write.UserId)] = write;
+
+    internal void Tombstone(TombstoneWrite tombstone) => _tombstones[(tombstone.Kind, tombstone.Id)] = tombstone;
+}
