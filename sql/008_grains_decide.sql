@@ -39,9 +39,10 @@ UPDATE sync_pending SET object_id = length(group_id) || ':' || group_id || '/' |
 CREATE INDEX idx_tombstones_directory ON sync_tombstones (directory_id);
 
 -- Fences a directory's writes against a second activation of its grain (a silo declared dead that still runs).
--- Each activation takes the next epoch when it loads; each flush names its epoch and the flush it follows, and
--- sync_fence refuses it unless both are still current, so only the newest activation writes and a flush never lands
--- after one that failed.
+-- Each activation takes the next epoch when it loads; each flush names its epoch and how many flushes of that epoch
+-- came before it, and sync_fence refuses it unless both are current: only the newest activation writes (DS001), and a
+-- flush never lands without the one before it (DS002; a flush sent while the one before it commits waits for that
+-- commit on this row's lock).
 CREATE TABLE sync_fences (
     workos_directory_id text   PRIMARY KEY,
     epoch               bigint NOT NULL,
@@ -54,8 +55,42 @@ BEGIN
     UPDATE sync_fences SET flushes = flushes + 1
     WHERE workos_directory_id = directory AND epoch = expected_epoch AND flushes = expected_flushes;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'directory % was written by another activation (epoch %, flush %)', directory, expected_epoch, expected_flushes
+        IF EXISTS (SELECT 1 FROM sync_fences WHERE workos_directory_id = directory AND epoch = expected_epoch) THEN
+            RAISE EXCEPTION 'directory %: flush % of epoch % is not the next one', directory, expected_flushes, expected_epoch
+                USING ERRCODE = 'DS002';
+        END IF;
+        RAISE EXCEPTION 'directory % is owned by a newer activation than epoch %', directory, expected_epoch
             USING ERRCODE = 'DS001';
+    END IF;
+END
+$$;
+
+-- An object belongs to one directory: a flush naming a user or group that another directory holds (in the mirror or
+-- pending) is refused as a check violation, so the grain dead-letters the event that named it. Only the ids a
+-- directory's index had never seen are checked.
+CREATE FUNCTION sync_refuse_foreign(directory text, user_ids text[], group_ids text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    found_kind text;
+    found_id text;
+    owner_directory text;
+BEGIN
+    SELECT x.kind, x.id, x.owner INTO found_kind, found_id, owner_directory FROM (
+        SELECT 'user' AS kind, u.workos_user_id AS id, d.workos_directory_id AS owner
+        FROM directory_users u JOIN directories d ON d.id = u.directory_id
+        WHERE u.workos_user_id = ANY (user_ids) AND d.workos_directory_id <> directory
+        UNION ALL
+        SELECT 'group', g.workos_group_id, d.workos_directory_id
+        FROM directory_groups g JOIN directories d ON d.id = g.directory_id
+        WHERE g.workos_group_id = ANY (group_ids) AND d.workos_directory_id <> directory
+        UNION ALL
+        SELECT p.object_kind, p.object_id, p.directory_id
+        FROM sync_pending p
+        WHERE ((p.object_kind = 'user' AND p.object_id = ANY (user_ids)) OR (p.object_kind = 'group' AND p.object_id = ANY (group_ids)))
+          AND p.directory_id <> directory
+        LIMIT 1) AS x;
+    IF FOUND THEN
+        RAISE EXCEPTION '% % belongs to directory %, not %', found_kind, found_id, owner_directory, directory USING ERRCODE = 'check_violation';
     END IF;
 END
 $$;

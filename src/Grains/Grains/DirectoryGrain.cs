@@ -10,9 +10,10 @@ using Orleans.Concurrency;
 namespace DirectorySync.Grains;
 
 /// <summary>
-/// A directory and everything in it. Events queue as they arrive; one flush at a time takes every event waiting,
-/// decides each against the index (<see cref="DirectoryIndex"/>, loaded once at activation), and writes the decisions
-/// in one transaction (group commit). A caller is answered when the flush holding its event has committed.
+/// A directory and everything in it. Events queue as they arrive; a flush takes every event waiting, decides each
+/// against the index (<see cref="DirectoryIndex"/>, loaded once at activation), and writes the decisions in one
+/// transaction (group commit). The next flush is decided and sent while one commits. A caller is answered when the
+/// flush holding its event has committed.
 /// </summary>
 /// <remarks>
 /// Reentrant, so events keep queueing while a flush is in Postgres; every turn still runs alone, so the index is only
@@ -27,10 +28,16 @@ public sealed partial class DirectoryGrain(
 {
     private const string CleanupReminder = "directory-cleanup";
 
+    // Two: one committing while the next is decided and sent. More would only queue behind the fence's row lock.
+    private const int MaxFlushesInFlight = 2;
+
     private readonly SyncOptions _options = options.Value;
+    private readonly Queue<Flush> _inFlight = new();
     private List<Submission> _queue = [];
     private Task? _flushing;
     private DirectoryIndex? _index;
+    private Task<DirectoryIndex>? _loading;
+    private TaskCompletionSource? _arrival;
     private long _epoch;
     private long _flushes;
     private IGrainTimer? _cleanup;
@@ -44,6 +51,7 @@ public sealed partial class DirectoryGrain(
             throw new QueueFullException($"The silo has {queued.Limit} events waiting to be written; try again later.");
         var submission = new Submission(syncEvent);
         _queue.Add(submission);
+        _arrival?.TrySetResult();
         if (_flushing is null || _flushing.IsCompleted) _flushing = FlushQueueAsync();
         return submission.Completion.Task;
     }
@@ -62,29 +70,40 @@ public sealed partial class DirectoryGrain(
 
     private async Task FlushQueueAsync()
     {
-        while (_queue.Count > 0)
+        while (_queue.Count > 0 || _inFlight.Count > 0)
         {
-            var batch = _queue;
-            _queue = [];
-            try
+            // Decide the next batch while the one before it commits: the fence keeps their commits in order.
+            while (_queue.Count > 0 && _inFlight.Count < MaxFlushesInFlight)
             {
-                await FlushAsync(batch);
+                var batch = _queue;
+                _queue = [];
+                try
+                {
+                    _inFlight.Enqueue(await SendAsync(batch));
+                }
+                catch (Exception e)
+                {
+                    _index = null;
+                    LogFlushFailed(e, DirectoryId, batch.Count);
+                    Fail(batch, e);
+                }
             }
-            catch (PostgresException e) when (IsContentError(e))
+            if (!_inFlight.TryPeek(out var oldest)) continue;
+            if (_inFlight.Count < MaxFlushesInFlight && !oldest.Commit!.IsCompleted)
             {
-                LogIsolating(DirectoryId, batch.Count, e.SqlState, e.MessageText);
-                foreach (var submission in batch) await FlushAloneAsync(submission);
+                // Room for one more flush: wake for whichever comes first, this commit or new events.
+                _arrival = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                await Task.WhenAny(oldest.Commit, _arrival.Task);
+                _arrival = null;
+                if (!oldest.Commit.IsCompleted) continue;
             }
-            catch (Exception e)
-            {
-                LogFlushFailed(e, DirectoryId, batch.Count);
-                Fail(batch, e);
-            }
+            _inFlight.Dequeue();
+            await FinishAsync(oldest);
         }
     }
 
-    /// <summary>Decides the batch's events in arrival order and commits their writes; answers every caller.</summary>
-    private async Task FlushAsync(List<Submission> batch)
+    /// <summary>Decides the batch's events in arrival order and sends their writes as one flush.</summary>
+    private async Task<Flush> SendAsync(List<Submission> batch)
     {
         var index = await IndexAsync();
         var changes = new DirectoryChanges();
@@ -98,73 +117,128 @@ public sealed partial class DirectoryGrain(
         // Registered before the delete is durable, so the cleanup it owes is finished whatever crashes next.
         if (changes.DirectoryDelete is not null)
             await this.RegisterOrUpdateReminder(CleanupReminder, _options.CleanupRetryPeriod, _options.CleanupRetryPeriod);
+        var flush = new Flush(batch, outcomes, changes, _epoch, _flushes++, Stopwatch.GetTimestamp());
+        flush.Commit = store.FlushAsync(DirectoryId, flush.Epoch, flush.Sequence, changes);
+        return flush;
+    }
 
-        var started = Stopwatch.GetTimestamp();
+    /// <summary>
+    /// Answers a flush's callers once it committed. If it failed, the flushes sent after it are settled first (they
+    /// fail on the fence, unless this one committed after all), then the index is read again from Postgres.
+    /// </summary>
+    private async Task FinishAsync(Flush flush)
+    {
+        var failure = await CommitAsync(flush, predecessorCommitted: true);
+        if (failure is null) return;
+
+        var redo = new List<Submission>();
+        var committed = false;
+        while (_inFlight.TryDequeue(out var next))
+        {
+            if (await CommitAsync(next, committed) is null) committed = true;
+            else redo.AddRange(next.Batch);
+        }
+        _index = null;
+        if (failure is PostgresException content && IsContentError(content))
+        {
+            LogIsolating(DirectoryId, flush.Batch.Count, content.SqlState, content.MessageText);
+            foreach (var submission in flush.Batch) await FlushAloneAsync(submission);
+            // Decided on top of what Postgres refused: decided again, on what it kept.
+            _queue.InsertRange(0, redo);
+            return;
+        }
+        if (failure is DirectoryFencedException)
+        {
+            LogFenced(DirectoryId, flush.Epoch);
+            this.DeactivateOnIdle();
+        }
+        else LogFlushFailed(failure, DirectoryId, flush.Batch.Count);
+        Fail(flush.Batch, failure);
+        Fail(redo, failure);
+    }
+
+    /// <summary>Waits for a flush's commit and answers its callers; returns why it failed, or null.</summary>
+    private async Task<Exception?> CommitAsync(Flush flush, bool predecessorCommitted)
+    {
         HashSet<string> logged;
         try
         {
-            logged = await store.FlushAsync(DirectoryId, _epoch, _flushes, changes);
-            _flushes++;
+            logged = await flush.Commit!;
+        }
+        catch (FlushOutOfOrderException) when (predecessorCommitted)
+        {
+            // It reached Postgres before the flush sent ahead of it, which has committed since: the same writes again.
+            flush.Commit = store.FlushAsync(DirectoryId, flush.Epoch, flush.Sequence, flush.Changes);
+            return await CommitAsync(flush, predecessorCommitted: false);
         }
         catch (Exception e)
         {
-            // The index holds decisions Postgres did not keep: read the truth again before deciding anything else.
-            _index = null;
-            if (e is DirectoryFencedException)
-            {
-                LogFenced(DirectoryId, _epoch);
-                this.DeactivateOnIdle();
-            }
-            throw;
+            return e;
         }
-        SyncMetrics.Flushed(batch.Count, Stopwatch.GetElapsedTime(started));
-
-        for (var i = 0; i < batch.Count; i++)
+        SyncMetrics.Flushed(flush.Batch.Count, Stopwatch.GetElapsedTime(flush.Started));
+        for (var i = 0; i < flush.Batch.Count; i++)
         {
             // Decided as new but already in the event log: an earlier delivery was applied (or found stale) before.
-            var outcome = outcomes[i] != ApplyOutcome.Duplicate && !logged.Contains(batch[i].Event.EventId) ? ApplyOutcome.Duplicate : outcomes[i];
-            Complete(batch[i], outcome);
+            var outcome = flush.Outcomes[i] != ApplyOutcome.Duplicate && !logged.Contains(flush.Batch[i].Event.EventId)
+                ? ApplyOutcome.Duplicate
+                : flush.Outcomes[i];
+            Complete(flush.Batch[i], outcome);
         }
-        if (changes.DirectoryDelete is not null) StartCleanup();
+        if (flush.Changes.DirectoryDelete is not null) StartCleanup();
+        return null;
     }
 
     private async Task FlushAloneAsync(Submission submission)
     {
+        Exception? failure;
         try
         {
-            await FlushAsync([submission]);
+            failure = await CommitAsync(await SendAsync([submission]), predecessorCommitted: false);
         }
-        catch (PostgresException e) when (IsContentError(e))
+        catch (Exception e)
+        {
+            failure = e;
+        }
+        if (failure is null) return;
+        _index = null;
+        if (failure is PostgresException e2 && IsContentError(e2))
         {
             var s = submission.Event;
             try
             {
                 await store.RecordDeadLetterAsync(new DeadLetter(s.EventId, s.EventType, ObjectKey.Of(s).Id, s.CreatedAt,
-                    $"Postgres refused the event: {e.SqlState} {e.MessageText}", s.Payload));
+                    $"Postgres refused the event: {e2.SqlState} {e2.MessageText}", s.Payload));
                 Complete(submission, ApplyOutcome.DeadLettered, counted: false);
+                return;
             }
             catch (Exception recordFailure)
             {
-                Fail([submission], recordFailure);
+                failure = recordFailure;
             }
         }
-        catch (Exception e)
-        {
-            Fail([submission], e);
-        }
+        Fail([submission], failure);
     }
 
-    private async Task<DirectoryIndex> IndexAsync()
+    private Task<DirectoryIndex> IndexAsync() => _index is { } index ? Task.FromResult(index) : _loading ??= LoadAsync();
+
+    private async Task<DirectoryIndex> LoadAsync()
     {
-        if (_index is not null) return _index;
-        var started = Stopwatch.GetTimestamp();
-        var loaded = await store.LoadAsync(DirectoryId);
-        SyncMetrics.Loaded(Stopwatch.GetElapsedTime(started));
-        (_index, _epoch, _flushes) = (loaded.Index, loaded.Epoch, 0);
-        LogLoaded(DirectoryId, loaded.Index.UserCount, loaded.Index.GroupCount, loaded.Index.MembershipCount,
-            Stopwatch.GetElapsedTime(started).TotalMilliseconds, loaded.Epoch);
-        if (loaded.CleanupOwed) StartCleanup();
-        return _index;
+        try
+        {
+            var started = Stopwatch.GetTimestamp();
+            var loaded = await store.LoadAsync(DirectoryId);
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            SyncMetrics.Loaded(elapsed);
+            (_index, _epoch, _flushes) = (loaded.Index, loaded.Epoch, 0);
+            LogLoaded(DirectoryId, loaded.Index.UserCount, loaded.Index.GroupCount, loaded.Index.MembershipCount,
+                elapsed.TotalMilliseconds, loaded.Epoch);
+            if (loaded.CleanupOwed) StartCleanup();
+            return loaded.Index;
+        }
+        finally
+        {
+            _loading = null;
+        }
     }
 
     private void Complete(Submission submission, ApplyOutcome outcome, bool counted = true)
@@ -224,6 +298,13 @@ public sealed partial class DirectoryGrain(
     {
         _cleanup?.Dispose();
         _cleanup = null;
+    }
+
+    /// <summary>A batch sent to Postgres: what was decided, and the flush's place in its epoch's order.</summary>
+    private sealed record Flush(
+        List<Submission> Batch, ApplyOutcome[] Outcomes, DirectoryChanges Changes, long Epoch, long Sequence, long Started)
+    {
+        public Task<HashSet<string>>? Commit { get; set; }
     }
 
     private sealed record Submission(SyncEvent Event)

@@ -14,6 +14,10 @@ public sealed record LoadedDirectory(DirectoryIndex Index, long Epoch, bool Clea
 public sealed class DirectoryFencedException(string directoryId, Exception inner)
     : Exception($"Directory {directoryId} is now owned by another activation; this one's writes were refused.", inner);
 
+/// <summary>Raised when a flush reaches Postgres before the flush sent ahead of it committed (or because that one failed).</summary>
+public sealed class FlushOutOfOrderException(string directoryId, Exception inner)
+    : Exception($"Directory {directoryId}: the flush before this one has not committed; this one was refused.", inner);
+
 /// <summary>
 /// Persists what directory grains decide, and loads what they decided before. Every statement is plain SQL; the only
 /// checks in SQL are guards: a write never puts an older version over a newer one, never moves a row to another
@@ -23,12 +27,22 @@ public sealed class DirectoryFencedException(string directoryId, Exception inner
 public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions<SyncOptions> options, ILogger<DirectoryStore> logger)
 {
     private const string FencedState = "DS001";
+    private const string OutOfOrderState = "DS002";
 
     private readonly SyncOptions _options = options.Value;
     private readonly MirrorRows _rows = new(options.Value.CreateRoleMapping());
 
-    /// <summary>The silo's connections to the mirror (one pool; the Orleans providers keep their own, see README).</summary>
-    public static NpgsqlDataSource CreateDataSource(string connectionString) => NpgsqlDataSource.Create(connectionString);
+    /// <summary>
+    /// The silo's connections to the mirror (the Orleans providers keep a pool of their own, see README). The store
+    /// leaves nothing in a session (a failed batch is rolled back by Postgres), so a connection going back to the pool
+    /// is not reset: that saves a DISCARD ALL per flush.
+    /// </summary>
+    public static NpgsqlDataSource CreateDataSource(string connectionString)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        builder.ConnectionStringBuilder.NoResetOnClose = true;
+        return builder.Build();
+    }
 
     /// <summary>
     /// Takes the next epoch of the directory and reads its index, in one transaction: the epoch's row lock waits for a
@@ -118,6 +132,8 @@ public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions
         var commands = batch.BatchCommands;
         commands.Add(Command("SELECT sync_fence($1, $2, $3)", directoryId, epoch, flushes));
         AddEventLog(commands, directoryId, changes.Events);
+        if (changes.NewUsers.Count > 0 || changes.NewGroups.Count > 0)
+            commands.Add(Command("SELECT sync_refuse_foreign($1, $2, $3)", directoryId, changes.NewUsers.ToArray(), changes.NewGroups.ToArray()));
 
         if (changes.Directory is { } directory)
             commands.Add(Command(DirectoryUpsert, _rows.Directories([(directory, SyncRules.VersionOf(directory))])));
@@ -195,6 +211,10 @@ public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions
         catch (PostgresException e) when (e.SqlState == FencedState)
         {
             throw new DirectoryFencedException(directoryId, e);
+        }
+        catch (PostgresException e) when (e.SqlState == OutOfOrderState)
+        {
+            throw new FlushOutOfOrderException(directoryId, e);
         }
     }
 
@@ -355,28 +375,29 @@ public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions
             WHERE sync_newer(excluded.version_at, excluded.version_event_id, d.version_at, d.version_event_id)
         """;
 
-    private const string MembershipUpsert = """
-        INSERT INTO directory_group_memberships AS m (user_id, group_id, version_at, version_event_id)
-        SELECT u.id, g.id, r.at, r.ev
-        FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[]) AS r (group_id, user_id, at, ev),
-             directories d, directory_users u, directory_groups g
+    // Memberships named by WorkOS ids, as the mirror's keys: each side is looked up by its unique key, one probe per
+    // row. As a join, plans made while the tables were small hashed every group (or user) of the directory per flush.
+    private const string MembershipRows = """
+        SELECT (SELECT u.id FROM directory_users u WHERE u.workos_user_id = r.user_id AND u.directory_id = d.id) AS user_pk,
+               (SELECT g.id FROM directory_groups g WHERE g.workos_group_id = r.group_id AND g.directory_id = d.id) AS group_pk,
+               r.at, r.ev
+        FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[]) AS r (group_id, user_id, at, ev)
+        CROSS JOIN directories d
         WHERE d.workos_directory_id = $1
-          AND u.workos_user_id = r.user_id AND u.directory_id = d.id
-          AND g.workos_group_id = r.group_id AND g.directory_id = d.id
+        """;
+
+    private const string MembershipUpsert = $"""
+        INSERT INTO directory_group_memberships AS m (user_id, group_id, version_at, version_event_id)
+        SELECT x.user_pk, x.group_pk, x.at, x.ev FROM ({MembershipRows}) AS x
+        WHERE x.user_pk IS NOT NULL AND x.group_pk IS NOT NULL
         ON CONFLICT (user_id, group_id) DO UPDATE
             SET version_at = excluded.version_at, version_event_id = excluded.version_event_id, synced_at = now()
             WHERE sync_newer(excluded.version_at, excluded.version_event_id, m.version_at, m.version_event_id)
         """;
 
-    private const string MembershipDelete = """
-        DELETE FROM directory_group_memberships m
-        USING unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[]) AS r (group_id, user_id, at, ev),
-              directories d, directory_users u, directory_groups g
-        WHERE d.workos_directory_id = $1
-          AND u.workos_user_id = r.user_id AND u.directory_id = d.id
-          AND g.workos_group_id = r.group_id AND g.directory_id = d.id
-          AND m.user_id = u.id AND m.group_id = g.id
-          AND NOT sync_newer(m.version_at, m.version_event_id, r.at, r.ev)
+    private const string MembershipDelete = $"""
+        DELETE FROM directory_group_memberships m USING ({MembershipRows}) AS x
+        WHERE m.user_id = x.user_pk AND m.group_id = x.group_pk AND NOT sync_newer(m.version_at, m.version_event_id, x.at, x.ev)
         """;
 
     private const string MembershipPendingUpsert = """

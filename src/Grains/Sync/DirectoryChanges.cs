@@ -33,6 +33,14 @@ public sealed class DirectoryChanges
 
     public List<LoggedEvent> Events { get; } = [];
 
+    /// <summary>
+    /// Users and groups this directory's index had never seen before this flush. Only Postgres sees every directory, so
+    /// the flush asks it to refuse any of them that belongs to another one.
+    /// </summary>
+    public HashSet<string> NewUsers { get; } = new(StringComparer.Ordinal);
+
+    public HashSet<string> NewGroups { get; } = new(StringComparer.Ordinal);
+
     /// <summary>The newest directory event whose content is written (activation or update).</summary>
     public SyncEvent? Directory { get; private set; }
 
@@ -48,6 +56,8 @@ public sealed class DirectoryChanges
         && _groups.Count == 0 && _memberships.Count == 0 && _tombstones.Count == 0;
 
     internal void WriteDirectory(SyncEvent e) => Directory = e;
+
+    internal void Introduce(ObjectKind kind, string id) => (kind == ObjectKind.User ? NewUsers : NewGroups).Add(id);
 
     internal void DeleteDirectory(EventVersion version) => DirectoryDelete = version;
 

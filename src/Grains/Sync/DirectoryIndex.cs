@@ -103,7 +103,11 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
         var member = members.GetValueOrDefault(id);
         var decision = SyncRules.Decide(e, version, new ObjectState(member?.Live, member?.Tombstone), _tombstone, policy);
         if (decision == Decision.Stale) return ApplyOutcome.Stale;
-        if (member is null) members[id] = member = new Member();
+        if (member is null)
+        {
+            members[id] = member = new Member();
+            changes.Introduce(kind, id);
+        }
 
         if (decision == Decision.Upsert)
         {
@@ -144,7 +148,9 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
         EventVersion?[] parentDeletes = [_tombstone, user?.Tombstone, group?.Tombstone];
         var decision = SyncRules.Decide(e, version, new ObjectState(link?.Live, link?.Tombstone), parentDeletes.Max(), policy);
         if (decision == Decision.Stale) return ApplyOutcome.Stale;
-        if (link is null) link = AddLink(m.GroupId, m.UserId);
+        if (user is null) changes.Introduce(ObjectKind.User, m.UserId);
+        if (group is null) changes.Introduce(ObjectKind.Group, m.GroupId);
+        link ??= AddLink(m.GroupId, m.UserId);
 
         if (decision == Decision.Upsert)
         {

@@ -256,6 +256,29 @@ public sealed class DirectoryGrainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Objects_of_another_directory_are_dead_lettered_and_nothing_crosses_directories()
+    {
+        var store = Cluster();
+        await ApplyAsync(store, Activated("dX", 1), UserCreated("uX", "dX", 2), GroupCreated("gX", "dX", 2),
+            Activated("dY", 1), UserCreated("uY", "dY", 2), GroupCreated("gY", "dY", 2));
+
+        var outcomes = await store.ApplyTogetherAsync(
+            Added("gY", "uX", "dY", 3),                           // dX's user in dY's group
+            UserUpdated("uX", "dY", 4, "moved@example.com"),     // dX's user claimed by dY
+            GroupUpdated("gX", "dY", 4, "Moved"),                // dX's group claimed by dY
+            Added("gY", "uY", "dY", 5));                          // dY's own: applied alongside
+
+        Assert.Equal([ApplyOutcome.DeadLettered, ApplyOutcome.DeadLettered, ApplyOutcome.DeadLettered, ApplyOutcome.Applied], outcomes);
+        var x = await MirrorOf("dX");
+        var y = await MirrorOf("dY");
+        Assert.Equal(["uX:uX@example.com:active"], x.Users);
+        Assert.Equal(["gX:gX"], x.Groups);
+        Assert.Equal(["uY:uY@example.com:active"], y.Users);
+        Assert.Equal(["gY/uY"], y.Memberships);
+        Assert.Equal(3L, await ScalarAsync("SELECT count(*) FROM event_log WHERE outcome = 'dead_letter' AND reason LIKE '%belongs to directory dX%'"));
+    }
+
+    [Fact]
     public async Task Event_log_records_each_event_once_with_its_outcome()
     {
         var store = Cluster();
