@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.Runtime;
 using Xunit;
 
 namespace DirectorySync.IntegrationTests.EndToEnd;
@@ -92,6 +93,25 @@ public sealed class ClusterTlsTests(ClusterTlsTests.Fixture fixture) : IClassFix
 
         var activated = Payloads.Activated("event_tls_1", "directory_tls", 0);
         Assert.Equal(HttpStatusCode.OK, (await fixture.System.SendAsync(activated)).Status);
+    }
+
+    [Fact]
+    public async Task A_second_silo_with_the_cluster_certificate_joins_over_tls()
+    {
+        var second = await fixture.System.StartSiloAsync();
+        try
+        {
+            // The joining silo checks it can reach every active member before it starts, so both see two here.
+            var membership = fixture.System.Silos[0].Services.GetRequiredService<IClusterMembershipService>();
+            var deadline = DateTime.UtcNow + RefusalPatience;
+            while (membership.CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active) < 2 && DateTime.UtcNow < deadline)
+                await Task.Delay(200);
+            Assert.Equal(2, membership.CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active));
+        }
+        finally
+        {
+            await fixture.System.StopSiloAsync(second);
+        }
     }
 
     [Fact]
