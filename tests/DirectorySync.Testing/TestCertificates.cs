@@ -8,7 +8,18 @@ public static class TestCertificates
 {
     public const string Password = "pfx-password-for-tests";
 
-    private static readonly string Folder = Path.Combine(Path.GetTempPath(), "directorysync-certificates", Guid.NewGuid().ToString("N"));
+    private static readonly string Folder = CreateFolder();
+
+    // One folder per test run, removed when the run ends, so keys made for tests do not pile up in /tmp.
+    private static string CreateFolder()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "directorysync-certificates", Guid.NewGuid().ToString("N"));
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        };
+        return folder;
+    }
 
     /// <summary>A self-signed certificate like the README's openssl recipe: no extended key usage, so usable both ways.</summary>
     public static X509Certificate2 SelfSigned(string name, DateTimeOffset? notAfter = null)
