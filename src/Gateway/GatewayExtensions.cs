@@ -16,8 +16,10 @@ public static class GatewayExtensions
         builder.AddWebhookApi();
 
         DbProviderFactories.RegisterFactory("Npgsql", NpgsqlFactory.Instance);
+        var tls = ClusterTls.From(builder.Configuration);
         builder.UseOrleansClient(client =>
         {
+            if (tls is not null) client.UseTls(tls.Configure);
             client.Configure<ClusterOptions>(o =>
             {
                 o.ClusterId = settings.ClusterId;

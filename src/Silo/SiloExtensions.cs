@@ -24,6 +24,10 @@ public static class SiloExtensions
         var siloPort = ClusterSettings.Port(configuration, "Orleans:SiloPort", EndpointOptions.DEFAULT_SILO_PORT);
         var gatewayPort = ClusterSettings.Port(configuration, "Orleans:GatewayPort", EndpointOptions.DEFAULT_GATEWAY_PORT);
         var advertisedAddress = AdvertisedAddress(configuration);
+        var tls = ClusterTls.From(configuration);
+        var allowInsecureNetwork = ClusterTls.AllowInsecureNetwork(configuration);
+        ClusterTls.EnsureNetworkProtected(advertisedAddress, tls, allowInsecureNetwork);
+        var listensBeyondLoopback = ClusterTls.ListensBeyondLoopback(advertisedAddress);
 
         DbProviderFactories.RegisterFactory(AdoNetInvariant, NpgsqlFactory.Instance);
         builder.AddServiceDefaults();
@@ -36,8 +40,17 @@ public static class SiloExtensions
                 o.ClusterId = settings.ClusterId;
                 o.ServiceId = settings.ServiceId;
             });
-            silo.ConfigureEndpoints(advertisedAddress, siloPort, gatewayPort,
-                listenOnAnyHostAddress: !IPAddress.IsLoopback(advertisedAddress));
+            silo.ConfigureEndpoints(advertisedAddress, siloPort, gatewayPort, listenOnAnyHostAddress: listensBeyondLoopback);
+            if (tls is not null) silo.UseTls(tls.Configure);
+            else if (listensBeyondLoopback)
+                silo.AddStartupTask((services, _) =>
+                {
+                    services.GetRequiredService<ILoggerFactory>().CreateLogger("DirectorySync.Silo").LogWarning(
+                        "Orleans ports {SiloPort} and {GatewayPort} listen on every interface without TLS "
+                        + "(Orleans__AllowInsecureNetwork=true): only trusted hosts must be able to reach them",
+                        siloPort, gatewayPort);
+                    return Task.CompletedTask;
+                });
             silo.UseAdoNetClustering(o =>
             {
                 o.Invariant = AdoNetInvariant;

@@ -60,15 +60,7 @@ public sealed class SyncSystem : IAsyncDisposable
         Func<Microsoft.AspNetCore.Http.HttpContext, Func<Task>, Task>? gatewayMiddleware = null)
     {
         connectionString ??= await PostgresServer.Shared.CreateDatabaseAsync(name);
-        var all = new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Postgres"] = connectionString,
-            ["Orleans:ClusterId"] = name,
-            ["Orleans:ServiceId"] = name,
-            ["WORKOS_WEBHOOK_SECRET"] = Secret,
-            ["Webhooks:ApplyTimeoutSeconds"] = "10",
-            ["Logging:LogLevel:Default"] = "Warning",
-        };
+        var all = BaseSettings(name, connectionString);
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
         var system = new SyncSystem(connectionString, all, logs);
         await system.StartSiloAsync();
@@ -76,13 +68,27 @@ public sealed class SyncSystem : IAsyncDisposable
         return system;
     }
 
+    /// <summary>What every host of a system named <paramref name="name"/> is configured with, before a test's own settings.</summary>
+    public static Dictionary<string, string?> BaseSettings(string name, string connectionString) => new()
+    {
+        ["ConnectionStrings:Postgres"] = connectionString,
+        ["Orleans:ClusterId"] = name,
+        ["Orleans:ServiceId"] = name,
+        ["WORKOS_WEBHOOK_SECRET"] = Secret,
+        ["Webhooks:ApplyTimeoutSeconds"] = "10",
+        ["Logging:LogLevel:Default"] = "Warning",
+    };
+
+    /// <summary>A silo's own free ports, so several silos and test classes can run side by side.</summary>
+    public static Dictionary<string, string?> SiloPorts() => new()
+    {
+        ["Orleans:SiloPort"] = TestSilo.FreeLoopbackPort().ToString(),
+        ["Orleans:GatewayPort"] = TestSilo.FreeLoopbackPort().ToString(),
+    };
+
     public async Task<WebApplication> StartSiloAsync()
     {
-        var builder = Builder(new Dictionary<string, string?>
-        {
-            ["Orleans:SiloPort"] = TestSilo.FreeLoopbackPort().ToString(),
-            ["Orleans:GatewayPort"] = TestSilo.FreeLoopbackPort().ToString(),
-        });
+        var builder = Builder(SiloPorts());
         var settings = ClusterSettings.From(builder.Configuration);
         builder.AddDirectorySyncSilo(settings);
         var silo = builder.Build();
@@ -111,14 +117,18 @@ public sealed class SyncSystem : IAsyncDisposable
         WebhookUrl = new Uri(GatewayUrl, "/webhooks/workos");
     }
 
-    private WebApplicationBuilder Builder(Dictionary<string, string?> extra)
+    private WebApplicationBuilder Builder(Dictionary<string, string?> extra) => HostBuilder(_settings, extra, _logs);
+
+    /// <summary>A host's builder with exactly these settings (later ones win), HTTP on a free loopback port.</summary>
+    public static WebApplicationBuilder HostBuilder(
+        IDictionary<string, string?> settings, IDictionary<string, string?> extra, ILoggerProvider? logs = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         builder.Configuration.Sources.Clear();
-        builder.Configuration.AddInMemoryCollection(_settings).AddInMemoryCollection(extra);
+        builder.Configuration.AddInMemoryCollection(settings).AddInMemoryCollection(extra);
         builder.WebHost.UseUrls($"http://127.0.0.1:{TestSilo.FreeLoopbackPort()}");
         builder.Logging.ClearProviders();
-        if (_logs is not null) builder.Logging.AddProvider(_logs);
+        if (logs is not null) builder.Logging.AddProvider(logs);
         return builder;
     }
 
