@@ -219,26 +219,25 @@ public sealed partial class DirectoryGrain(
         Fail([submission], failure);
     }
 
-    private Task<DirectoryIndex> IndexAsync() => _index is { } index ? Task.FromResult(index) : _loading ??= LoadAsync();
+    /// <summary>The index, loading it once for every caller waiting (a finished load is never reused: it may be stale).</summary>
+    private Task<DirectoryIndex> IndexAsync()
+    {
+        if (_index is { } index) return Task.FromResult(index);
+        if (_loading is null || _loading.IsCompleted) _loading = LoadAsync();
+        return _loading;
+    }
 
     private async Task<DirectoryIndex> LoadAsync()
     {
-        try
-        {
-            var started = Stopwatch.GetTimestamp();
-            var loaded = await store.LoadAsync(DirectoryId);
-            var elapsed = Stopwatch.GetElapsedTime(started);
-            SyncMetrics.Loaded(elapsed);
-            (_index, _epoch, _flushes) = (loaded.Index, loaded.Epoch, 0);
-            LogLoaded(DirectoryId, loaded.Index.UserCount, loaded.Index.GroupCount, loaded.Index.MembershipCount,
-                elapsed.TotalMilliseconds, loaded.Epoch);
-            if (loaded.CleanupOwed) StartCleanup();
-            return loaded.Index;
-        }
-        finally
-        {
-            _loading = null;
-        }
+        var started = Stopwatch.GetTimestamp();
+        var loaded = await store.LoadAsync(DirectoryId);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        SyncMetrics.Loaded(elapsed);
+        (_index, _epoch, _flushes) = (loaded.Index, loaded.Epoch, 0);
+        LogLoaded(DirectoryId, loaded.Index.UserCount, loaded.Index.GroupCount, loaded.Index.MembershipCount,
+            elapsed.TotalMilliseconds, loaded.Epoch);
+        if (loaded.CleanupOwed) StartCleanup();
+        return loaded.Index;
     }
 
     private void Complete(Submission submission, ApplyOutcome outcome, bool counted = true)

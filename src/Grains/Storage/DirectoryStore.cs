@@ -123,8 +123,8 @@ public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions
 
     /// <summary>
     /// Writes <paramref name="changes"/> in one transaction, fenced by <paramref name="epoch"/> and the number of
-    /// flushes that epoch has committed. Returns the ids of the events logged by this flush: any other event of it was
-    /// in the event log already (a duplicate).
+    /// flushes that epoch has committed. Returns the ids of the events logged by this flush (new, or replacing a dead
+    /// letter of the same id): any other event of it was applied or found stale before (a duplicate).
     /// </summary>
     public async Task<HashSet<string>> FlushAsync(string directoryId, long epoch, long flushes, DirectoryChanges changes)
     {
@@ -288,10 +288,14 @@ public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions
     {
         commands.Add(Command(
             """
-            INSERT INTO event_log (event_id, event_type, object_id, directory_id, created_at, applied_at, outcome, payload)
+            INSERT INTO event_log AS l (event_id, event_type, object_id, directory_id, created_at, applied_at, outcome, payload)
             SELECT e, t, o, $1, c, CASE WHEN r = 'applied' THEN now() END, r, p::jsonb
             FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[]) AS x (e, t, o, c, r, p)
-            ON CONFLICT (event_id) DO NOTHING
+            ON CONFLICT (event_id) DO UPDATE
+                SET outcome = excluded.outcome, applied_at = excluded.applied_at, reason = NULL, received_at = now(),
+                    earlier_attempts = l.earlier_attempts || jsonb_build_array(jsonb_build_object(
+                        'outcome', l.outcome, 'reason', l.reason, 'received_at', l.received_at))
+                WHERE l.outcome = 'dead_letter'
             RETURNING event_id
             """,
             directoryId,

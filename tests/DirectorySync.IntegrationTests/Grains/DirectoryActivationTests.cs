@@ -1,4 +1,5 @@
 using DirectorySync.Events;
+using DirectorySync.IntegrationTests.EndToEnd;
 using DirectorySync.Sync;
 using Orleans.Runtime;
 using Xunit;
@@ -88,6 +89,33 @@ public sealed class DirectoryActivationTests
         Assert.Empty(mirror.Directories);
         Assert.Empty(mirror.Users);
         Assert.Empty(mirror.Memberships);
+    }
+
+    [Fact]
+    public async Task A_cleanup_that_fails_waits_for_its_retry_period_instead_of_hammering_Postgres()
+    {
+        var logs = new CapturedLogs();
+        await using var sync = await SyncTestCluster.StartAsync("backoff", logs: logs);
+        var history = new List<SyncEvent> { Activated("dB", 1) };
+        for (var i = 0; i < 20; i++) history.Add(UserCreated($"u{i}", "dB", 2));
+        await sync.ApplyInOrderAsync([.. history]);
+
+        Assert.Equal(ApplyOutcome.Applied, await sync.ApplyAsync(DirectoryDeleted("dB", 3)));
+        // The cleanup's last step cannot run while its table is away: every attempt fails until it is back.
+        await sync.ScalarAsync("ALTER TABLE directory_cleanups RENAME TO directory_cleanups_away");
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var failures = logs.Entries.Count(e => e.Contains("relation \"directory_cleanups\" does not exist"));
+        await sync.ScalarAsync("ALTER TABLE directory_cleanups_away RENAME TO directory_cleanups");
+
+        // One attempt per retry period (a second here), not one per millisecond.
+        Assert.InRange(failures, 1, 6);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((long)(await sync.ScalarAsync("SELECT count(*) FROM directory_cleanups"))! > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the cleanup did not resume once Postgres answered again");
+            await Task.Delay(100);
+        }
+        Assert.Empty((await sync.MirrorOf("dB")).Users);
     }
 
     private static SiloAddress Located(SyncTestCluster sync, GrainId grainId) =>

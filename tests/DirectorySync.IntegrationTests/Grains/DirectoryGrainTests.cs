@@ -279,6 +279,24 @@ public sealed class DirectoryGrainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_replayed_dead_letter_is_applied_and_the_log_keeps_both_attempts()
+    {
+        var store = Cluster();
+        await ApplyAsync(store, Activated("dL", 1));
+        var created = UserCreated("uL", "dL", 2);
+        await store.Store.RecordDeadLetterAsync(new DeadLetter(created.EventId, created.EventType, "uL", created.CreatedAt,
+            "the reason it could not be applied then", created.Payload));
+
+        Assert.Equal([ApplyOutcome.Applied], await ApplyAsync(store, created));
+        Assert.Equal([ApplyOutcome.Duplicate], await ApplyAsync(store, created));
+
+        Assert.Equal(["uL:uL@example.com:active"], (await MirrorOf("dL")).Users);
+        Assert.Equal("applied", await ScalarAsync($"SELECT outcome FROM event_log WHERE event_id = '{created.EventId}'"));
+        Assert.Equal("dead_letter:the reason it could not be applied then", await ScalarAsync(
+            $"SELECT string_agg((a ->> 'outcome') || ':' || (a ->> 'reason'), ',') FROM event_log, jsonb_array_elements(earlier_attempts) a WHERE event_id = '{created.EventId}'"));
+    }
+
+    [Fact]
     public async Task Event_log_records_each_event_once_with_its_outcome()
     {
         var store = Cluster();
@@ -306,6 +324,22 @@ public sealed class DirectoryGrainTests : IAsyncLifetime
         Assert.Equal(2, events);
         Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM sync_tombstones WHERE object_id = 'u2'"));
         Assert.Equal(0L, await ScalarAsync("SELECT count(*) FROM sync_tombstones WHERE object_id = 'u1'"));
+    }
+
+    [Fact]
+    public async Task Purge_keeps_the_tombstone_of_a_directory_whose_cleanup_is_still_owed()
+    {
+        var store = Cluster();
+        await ApplyAsync(store, Activated("dP", 1), UserCreated("uP", "dP", 2), DirectoryDeleted("dP", 3));
+        // As if the cleanup had been cut short long ago: owed still, its tombstone past retention.
+        await ScalarAsync("INSERT INTO directory_cleanups (workos_directory_id) VALUES ('dP')");
+        await ScalarAsync("UPDATE sync_tombstones SET deleted_at = now() - interval '2 hours' WHERE object_id = 'dP'");
+
+        await using var dataSource = DirectoryStore.CreateDataSource(_retain.ConnectionString);
+        await new DirectoryStore(dataSource, Options.Create(new SyncOptions { Retention = TimeSpan.FromHours(1) }),
+            NullLogger<DirectoryStore>.Instance).PurgeAsync();
+
+        Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM sync_tombstones WHERE object_id = 'dP' AND object_kind = 'directory'"));
     }
 
 }

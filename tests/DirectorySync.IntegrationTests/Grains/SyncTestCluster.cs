@@ -4,6 +4,7 @@ using DirectorySync.Sync;
 using DirectorySync.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Orleans.Configuration;
 using Orleans.TestingHost;
@@ -29,7 +30,7 @@ internal sealed class SyncTestCluster : IAsyncDisposable
     public IGrainFactory Grains => Cluster.Client;
 
     public static async Task<SyncTestCluster> StartAsync(string name, InactiveUsersPolicy policy = InactiveUsersPolicy.Retain,
-        short silos = 1, string? connectionString = null, TimeSpan? retention = null)
+        short silos = 1, string? connectionString = null, TimeSpan? retention = null, ILoggerProvider? logs = null)
     {
         connectionString ??= await PostgresServer.Shared.CreateDatabaseAsync(name);
         var settings = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
@@ -40,7 +41,17 @@ internal sealed class SyncTestCluster : IAsyncDisposable
             ["DirectorySync:Retention"] = (retention ?? TimeSpan.FromDays(30)).ToString(),
         }).Build();
         var builder = new InProcessTestClusterBuilder(silos);
-        builder.ConfigureSiloHost((_, host) => host.Services.AddDirectorySync(settings, connectionString));
+        builder.ConfigureSiloHost((_, host) =>
+        {
+            host.Services.AddDirectorySync(settings, connectionString);
+            // As the hosts do (ServiceDefaults): a failure reaches the caller as the exception it was.
+            host.Services.Configure<Orleans.Serialization.ExceptionSerializationOptions>(o =>
+            {
+                o.SupportedNamespacePrefixes.Add("Npgsql");
+                o.SupportedNamespacePrefixes.Add("DirectorySync");
+            });
+            if (logs is not null) host.Logging.AddProvider(logs);
+        });
         builder.ConfigureSilo((_, silo) =>
         {
             silo.UseAdoNetReminderService(o =>
