@@ -13,6 +13,21 @@ public sealed record WebhookOptions
 
     public long MaxBodyBytes { get; init; } = 1024 * 1024;
 
+    /// <summary>Most requests whose body is being read before its signature can be checked; past it, 503 at once.</summary>
+    public int MaxPendingBodies { get; init; } = 64;
+
+    /// <summary>Kestrel's limit on open connections (it has none of its own).</summary>
+    public long MaxConnections { get; init; } = 1000;
+
+    /// <summary>Kestrel's limit on the size of a request's headers.</summary>
+    public int MaxHeaderBytes { get; init; } = 32 * 1024;
+
+    /// <summary>How long a sender may take to send its headers.</summary>
+    public TimeSpan HeadersTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The slowest a body may arrive (after a 5 s grace) before the connection is cut off.</summary>
+    public double MinBodyBytesPerSecond { get; init; } = 1024;
+
     /// <summary>How long an event may take to apply before the answer is 503 (WorkOS gives up at about 30 s).</summary>
     public TimeSpan ApplyTimeout { get; init; } = TimeSpan.FromSeconds(20);
 
@@ -39,6 +54,11 @@ public sealed record WebhookOptions
             Secrets = secrets,
             Tolerance = TimeSpan.FromSeconds(Positive(section, "ToleranceSeconds", 180)),
             MaxBodyBytes = Positive(section, "MaxBodyBytes", 1024 * 1024),
+            MaxPendingBodies = (int)Math.Min(Positive(section, "MaxPendingBodies", 64), int.MaxValue),
+            MaxConnections = Positive(section, "MaxConnections", 1000),
+            MaxHeaderBytes = (int)Math.Min(Positive(section, "MaxHeaderBytes", 32 * 1024), int.MaxValue),
+            HeadersTimeout = TimeSpan.FromSeconds(Positive(section, "HeadersTimeoutSeconds", 10)),
+            MinBodyBytesPerSecond = Positive(section, "MinBodyBytesPerSecond", 1024),
             ApplyTimeout = TimeSpan.FromSeconds(Positive(section, "ApplyTimeoutSeconds", 20)),
             NullEndpoint = section.GetValue("NullEndpoint", false),
             AllowedSourceIps = string.IsNullOrWhiteSpace(allowedSourceIps)
