@@ -48,6 +48,11 @@ public sealed record WebhookOptions
             throw new InvalidOperationException(
                 "Setting WORKOS_WEBHOOK_SECRET is missing: give the endpoint's signing secret from the WorkOS dashboard (several, comma-separated, while rotating).");
         var section = configuration.GetSection("Webhooks");
+        var nullEndpoint = section.GetValue("NullEndpoint", false);
+        // Acknowledging without applying loses every event: only where a benchmark says that is what it wants.
+        if (nullEndpoint && !configuration.GetValue("DirectorySync:BenchmarkMode", false))
+            throw new InvalidOperationException(
+                "Setting Webhooks__NullEndpoint=true acknowledges webhooks without applying them, for benchmarks only: it needs DirectorySync__BenchmarkMode=true as well.");
         var allowedSourceIps = section["AllowedSourceIps"];
         return new WebhookOptions
         {
@@ -60,7 +65,7 @@ public sealed record WebhookOptions
             HeadersTimeout = TimeSpan.FromSeconds(Positive(section, "HeadersTimeoutSeconds", 10)),
             MinBodyBytesPerSecond = Positive(section, "MinBodyBytesPerSecond", 1024),
             ApplyTimeout = TimeSpan.FromSeconds(Positive(section, "ApplyTimeoutSeconds", 20)),
-            NullEndpoint = section.GetValue("NullEndpoint", false),
+            NullEndpoint = nullEndpoint,
             AllowedSourceIps = string.IsNullOrWhiteSpace(allowedSourceIps)
                 ? null
                 : SourceAddressPolicy.ParseRanges(allowedSourceIps, "Webhooks__AllowedSourceIps", workOSKeyword: true),
