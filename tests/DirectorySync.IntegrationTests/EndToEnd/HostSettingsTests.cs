@@ -49,4 +49,18 @@ public sealed class HostSettingsTests
     public void The_silo_serving_the_webhook_itself_needs_the_marker_for_the_null_endpoint_too() =>
         Assert.Contains("DirectorySync__BenchmarkMode", Assert.Throws<InvalidOperationException>(() =>
             StartSilo(new() { ["Webhooks:ServeInSilo"] = "true", ["Webhooks:NullEndpoint"] = "true" })).Message);
+
+    [Fact]
+    public void An_operations_token_shorter_than_32_characters_stops_either_host()
+    {
+        var shortToken = new Dictionary<string, string?> { [OperationsAccess.TokenSetting] = new string('k', 31) };
+
+        foreach (var start in new Action<Dictionary<string, string?>>[] { StartSilo, StartGateway })
+        {
+            var error = Assert.Throws<InvalidOperationException>(() => start(shortToken));
+            Assert.Contains("Operations__Token", error.Message);
+            Assert.DoesNotContain(new string('k', 31), error.Message);
+        }
+        StartSilo(new() { [OperationsAccess.TokenSetting] = new string('k', 32) });
+    }
 }
