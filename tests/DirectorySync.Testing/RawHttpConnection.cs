@@ -68,10 +68,14 @@ public sealed class RawHttpConnection : IDisposable
         }
     }
 
-    /// <summary>Writes one byte per <paramref name="interval"/> until <paramref name="until"/> completes or <paramref name="bound"/> passes.</summary>
-    public async Task TrickleAsync(Task until, TimeSpan interval, TimeSpan bound)
+    /// <summary>
+    /// Writes <paramref name="bytesPerWrite"/> bytes per <paramref name="interval"/> until <paramref name="until"/> completes
+    /// or <paramref name="bound"/> passes.
+    /// </summary>
+    public async Task TrickleAsync(Task until, TimeSpan interval, TimeSpan bound, int bytesPerWrite = 1)
     {
-        while (!until.IsCompleted && Clock.Elapsed < bound && await WriteAsync("x"u8.ToArray()))
+        var chunk = Enumerable.Repeat((byte)'x', bytesPerWrite).ToArray();
+        while (!until.IsCompleted && Clock.Elapsed < bound && await WriteAsync(chunk))
             await Task.WhenAny(until, Task.Delay(interval));
     }
 
