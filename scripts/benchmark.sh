@@ -443,6 +443,7 @@ start_ours() {  # DATABASE MODE: gateway (the normal deployment), null (the gate
   if [ "$mode" != insilo ]; then
     ConnectionStrings__Postgres=$(connection "$database") WORKOS_WEBHOOK_SECRET=$SECRET \
       Webhooks__NullEndpoint=$([ "$mode" = null ] && echo true || echo false) \
+      DirectorySync__BenchmarkMode=$([ "$mode" = null ] && echo true || echo false) \
       dotnet "$GATEWAY_DLL" --urls "http://127.0.0.1:$gateway_http" >"$LOGS/$current-gateway.log" 2>&1 &
     role_pid[gateway]=$!; pids+=($!)
     url="http://127.0.0.1:$gateway_http/webhooks/workos"

@@ -49,6 +49,7 @@ public static class GatewayExtensions
 
     public static WebApplication MapGatewayEndpoints(this WebApplication app)
     {
+        app.UseOperationsAccess(hasOpenPages: false);
         app.MapHealthEndpoints();
         app.MapWebhookApi();
         return app;

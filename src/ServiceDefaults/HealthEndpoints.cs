@@ -9,16 +9,18 @@ namespace DirectorySync.Hosting;
 public static class HealthEndpoints
 {
     public const string ReadyTag = "ready";
+    public const string MetricsPath = "/metrics";
 
     /// <summary>
     /// <c>/health/live</c>: the process answers. <c>/health/ready</c>: every check tagged "ready" passes.
-    /// <c>/metrics</c>: Prometheus text format (events by outcome, batch sizes and durations, webhook answers, Orleans, runtime).
+    /// <c>/metrics</c>: Prometheus text format (events by outcome, batch sizes and durations, webhook answers, Orleans, runtime),
+    /// for callers on this machine or with the operations token: it names event types, silos and traffic volumes.
     /// </summary>
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
-        endpoints.MapPrometheusScrapingEndpoint("/metrics");
+        endpoints.MapPrometheusScrapingEndpoint(MetricsPath).RequireLocalCallerOrOperationsToken(MetricsPath);
         return endpoints;
     }
 

@@ -9,7 +9,7 @@ namespace DirectorySync.Hosting;
 
 public static class ServiceDefaultsExtensions
 {
-    /// <summary>What both hosts share: one-line logs with timestamps, health checks, Postgres errors that cross grain calls, and a warm thread pool.</summary>
+    /// <summary>What both hosts share: one-line logs with timestamps, health checks, the operations token, Postgres errors that cross grain calls, and a warm thread pool.</summary>
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
     {
         builder.Logging.AddSimpleConsole(o =>
@@ -19,6 +19,7 @@ public static class ServiceDefaultsExtensions
             o.UseUtcTimestamp = true;
         });
         builder.Services.AddHealthChecks();
+        builder.Services.AddOperationsAccess(builder.Configuration);
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter("DirectorySync", "DirectorySync.Gateway", "Microsoft.Orleans")
             .AddAspNetCoreInstrumentation()

@@ -73,6 +73,8 @@ public static class SiloExtensions
                     // was a fifth of the silo's managed CPU in a profile. Dashboard__CounterUpdateIntervalMs overrides it.
                     o.CounterUpdateIntervalMs = DashboardSampleMilliseconds;
                     configuration.GetSection("Dashboard").Bind(o);
+                    // The live log stream shows every log line of the silo to whoever has the dashboard: off unless asked for.
+                    o.HideTrace = !configuration.GetValue("Dashboard:LogStream", false);
                 });
             }
             silo.AddStartupTask((services, _) =>
@@ -111,7 +113,7 @@ public static class SiloExtensions
 
     public static WebApplication MapSiloEndpoints(this WebApplication app)
     {
-        app.UseOperationsAccess();
+        app.UseOperationsAccess(hasOpenPages: DashboardEnabled(app.Configuration));
         app.MapHealthEndpoints();
         if (app.Services.GetService<WebhookOptions>() is not null) app.MapWebhookApi();
         if (DashboardEnabled(app.Configuration))

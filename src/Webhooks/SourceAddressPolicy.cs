@@ -1,4 +1,5 @@
 using System.Net;
+using DirectorySync.Hosting;
 
 namespace DirectorySync.Webhooks;
 
@@ -6,9 +7,8 @@ namespace DirectorySync.Webhooks;
 public readonly record struct SourceAddressDecision(bool IsAllowed, IPAddress? Sender, string Reason);
 
 /// <summary>
-/// Which addresses may post webhooks (off when no allow-list is given) and whose <c>X-Forwarded-For</c> is believed.
-/// Only a request whose direct peer is a trusted proxy is judged by that header, and then by its right-most address
-/// that is not itself a trusted proxy: everything to the left of it was written by the client and proves nothing.
+/// Which addresses may post webhooks (off when no allow-list is given); behind trusted proxies, the sender is the
+/// client <see cref="TrustedProxies"/> finds in <c>X-Forwarded-For</c>.
 /// </summary>
 public sealed class SourceAddressPolicy
 {
@@ -16,14 +16,14 @@ public sealed class SourceAddressPolicy
     public const string WorkOSKeyword = "workos";
 
     private readonly IReadOnlyList<IPNetwork>? _allowedSenders;
-    private readonly IReadOnlyList<IPNetwork> _trustedProxies;
+    private readonly TrustedProxies _trustedProxies;
 
     /// <param name="allowedSenders">Null: every sender is allowed.</param>
     /// <param name="trustedProxies">Proxies in front of the gateway whose <c>X-Forwarded-For</c> is believed.</param>
     public SourceAddressPolicy(IReadOnlyList<IPNetwork>? allowedSenders, IReadOnlyList<IPNetwork> trustedProxies)
     {
         _allowedSenders = allowedSenders;
-        _trustedProxies = trustedProxies;
+        _trustedProxies = new TrustedProxies(trustedProxies);
     }
 
     /// <summary>The addresses WorkOS publishes as its webhook senders (FACTS §1).</summary>
@@ -42,21 +42,7 @@ public sealed class SourceAddressPolicy
     {
         if (_allowedSenders is null) return new(true, peer, "any sender is allowed");
         if (peer is null) return new(false, null, "sender address unknown");
-
-        var sender = Normalise(peer);
-        if (IsTrustedProxy(sender))
-        {
-            var hops = forwardedFor
-                .SelectMany(line => (line ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                .ToArray();
-            for (var i = hops.Length - 1; i >= 0; i--)
-            {
-                // A hop we cannot read hides who is behind it: the sender cannot be known.
-                if (!IPEndPoint.TryParse(hops[i], out var hop)) return new(false, null, "unreadable X-Forwarded-For");
-                sender = Normalise(hop.Address);
-                if (!IsTrustedProxy(sender)) break;
-            }
-        }
+        if (!_trustedProxies.TryFindClient(peer, forwardedFor, out var sender)) return new(false, null, "unreadable X-Forwarded-For");
 
         return _allowedSenders.Any(range => range.Contains(sender))
             ? new(true, sender, "sender is allowed")
@@ -67,33 +53,6 @@ public sealed class SourceAddressPolicy
     /// Reads a comma-separated list of IP addresses and CIDR ranges; <paramref name="setting"/> names it in the error.
     /// With <paramref name="workOSKeyword"/>, the entry <c>workos</c> stands for <see cref="WorkOSSenders"/>.
     /// </summary>
-    public static IReadOnlyList<IPNetwork> ParseRanges(string list, string setting, bool workOSKeyword)
-    {
-        var ranges = new List<IPNetwork>();
-        foreach (var entry in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            if (workOSKeyword && entry.Equals(WorkOSKeyword, StringComparison.OrdinalIgnoreCase))
-                ranges.AddRange(WorkOSSenders.Select(Single));
-            else if (IPAddress.TryParse(entry, out var address) && !entry.Contains('/'))
-                ranges.Add(Single(Normalise(address)));
-            else if (IPNetwork.TryParse(entry, out var range) && HasZeroHostBits(entry, range))
-                ranges.Add(range);
-            else
-                throw new InvalidOperationException(
-                    $"Setting {setting} holds '{entry}', which is not an IP address or a CIDR range with zero host bits (like 10.1.0.0/16)"
-                    + (workOSKeyword ? $" or '{WorkOSKeyword}'." : "."));
-        }
-        return ranges;
-    }
-
-    // IPNetwork would quietly read 10.0.0.1/8 as 10.0.0.0/8; a host address with a prefix is more likely a typo.
-    private static bool HasZeroHostBits(string entry, IPNetwork range) =>
-        IPAddress.TryParse(entry.AsSpan(0, entry.IndexOf('/')), out var written) && written.Equals(range.BaseAddress);
-
-    private bool IsTrustedProxy(IPAddress address) => _trustedProxies.Any(range => range.Contains(address));
-
-    private static IPNetwork Single(IPAddress address) => new(address, address.GetAddressBytes().Length * 8);
-
-    // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; the lists are written in plain IPv4.
-    private static IPAddress Normalise(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+    public static IReadOnlyList<IPNetwork> ParseRanges(string list, string setting, bool workOSKeyword) =>
+        TrustedProxies.ParseRanges(list, setting, workOSKeyword ? (WorkOSKeyword, WorkOSSenders) : null);
 }

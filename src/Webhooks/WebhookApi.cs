@@ -8,7 +8,8 @@ namespace DirectorySync.Webhooks;
 /// <summary>
 /// <c>POST /webhooks/workos</c>: only genuine WorkOS events get past the signature check; each is acknowledged
 /// (200) only once its effect is durable, and every other answer says why: 403 sender not on the allow-list,
-/// 413 too large, 408 body too slow, 401 not signed by WorkOS, 400 not an event, 503 try again later (WorkOS retries).
+/// 413 too large, 408 body too slow, 401 not signed by WorkOS (a missing, malformed or expired header is answered before
+/// the body is read), 400 not an event, 503 try again later (WorkOS retries; also while too many unverified bodies arrive).
 /// </summary>
 public static partial class WebhookApi
 {
@@ -22,8 +23,8 @@ public static partial class WebhookApi
     }
 
     private static async Task<IResult> ReceiveAsync(
-        HttpContext context, WebhookOptions options, SourceAddressPolicy senders, WebhookSignature signature, IGrainFactory grains,
-        ILoggerFactory loggers)
+        HttpContext context, WebhookOptions options, SourceAddressPolicy senders, WebhookSignature signature, PendingBodies pending,
+        IGrainFactory grains, ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger(typeof(WebhookApi));
         var sender = senders.Decide(context.Connection.RemoteIpAddress, context.Request.Headers["X-Forwarded-For"]);
@@ -32,11 +33,23 @@ public static partial class WebhookApi
             LogRefusedSender(logger, sender.Reason, sender.Sender?.ToString(), context.Connection.RemoteIpAddress?.ToString());
             return Answer(StatusCodes.Status403Forbidden, sender.Reason);
         }
+        // Judged on the header alone, before a byte of body is read: no one unauthenticated gets memory for a body.
+        var header = signature.ReadHeader(context.Request.Headers[WebhookSignature.HeaderName]);
+        if (!header.Check.IsValid) return Rejected(logger, context, header.Check);
         if (context.Request.ContentLength > options.MaxBodyBytes) return Answer(StatusCodes.Status413PayloadTooLarge, "body too large");
+        if (!pending.TryEnter())
+        {
+            LogTooManyPending(logger, pending.Limit, context.Connection.RemoteIpAddress?.ToString());
+            context.Response.Headers.RetryAfter = "1";
+            return Answer(StatusCodes.Status503ServiceUnavailable, "too many unverified requests; retry later");
+        }
         byte[]? body;
+        SignatureCheck check;
         try
         {
             body = await ReadBodyAsync(context.Request.BodyReader, options.MaxBodyBytes, context.RequestAborted);
+            if (body is null) return Answer(StatusCodes.Status413PayloadTooLarge, "body too large");
+            check = signature.Verify(header, body);
         }
         catch (BadHttpRequestException e)
         {
@@ -44,14 +57,11 @@ public static partial class WebhookApi
             LogBodyNotReceived(logger, e.StatusCode, context.Connection.RemoteIpAddress?.ToString());
             return Answer(e.StatusCode, "request body not received");
         }
-        if (body is null) return Answer(StatusCodes.Status413PayloadTooLarge, "body too large");
-
-        var check = signature.Verify(context.Request.Headers[WebhookSignature.HeaderName], body);
-        if (!check.IsValid)
+        finally
         {
-            LogRejected(logger, check.Reason, context.Connection.RemoteIpAddress?.ToString());
-            return Answer(StatusCodes.Status401Unauthorized, check.Reason);
+            pending.Leave();
         }
+        if (!check.IsValid) return Rejected(logger, context, check);
         if (options.NullEndpoint) return Answer(StatusCodes.Status200OK, "verified");
 
         switch (WorkOSEventParser.Parse(body))
@@ -118,6 +128,12 @@ public static partial class WebhookApi
         }
     }
 
+    private static IResult Rejected(ILogger logger, HttpContext context, SignatureCheck check)
+    {
+        LogRejected(logger, check.Reason, context.Connection.RemoteIpAddress?.ToString());
+        return Answer(StatusCodes.Status401Unauthorized, check.Reason);
+    }
+
     private static IResult Answer(int status, string text)
     {
         Responses.Add(1, new KeyValuePair<string, object?>("status", status));
@@ -132,6 +148,9 @@ public static partial class WebhookApi
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook rejected: {Reason} (from {RemoteAddress})")]
     private static partial void LogRejected(ILogger logger, string reason, string? remoteAddress);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook refused with 503: {Limit} requests are already sending bodies not yet verified (Webhooks__MaxPendingBodies; from {RemoteAddress})")]
+    private static partial void LogTooManyPending(ILogger logger, int limit, string? remoteAddress);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Signed webhook is not an event envelope: {Reason}")]
     private static partial void LogNotAnEvent(ILogger logger, string reason);

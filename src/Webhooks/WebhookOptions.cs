@@ -13,6 +13,21 @@ public sealed record WebhookOptions
 
     public long MaxBodyBytes { get; init; } = 1024 * 1024;
 
+    /// <summary>Most requests whose body is being read before its signature can be checked; past it, 503 at once.</summary>
+    public int MaxPendingBodies { get; init; } = 64;
+
+    /// <summary>Kestrel's limit on open connections (it has none of its own).</summary>
+    public long MaxConnections { get; init; } = 1000;
+
+    /// <summary>Kestrel's limit on the size of a request's headers.</summary>
+    public int MaxHeaderBytes { get; init; } = 32 * 1024;
+
+    /// <summary>How long a sender may take to send its headers.</summary>
+    public TimeSpan HeadersTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The slowest a body may arrive (after a 5 s grace) before the connection is cut off.</summary>
+    public double MinBodyBytesPerSecond { get; init; } = 1024;
+
     /// <summary>How long an event may take to apply before the answer is 503 (WorkOS gives up at about 30 s).</summary>
     public TimeSpan ApplyTimeout { get; init; } = TimeSpan.FromSeconds(20);
 
@@ -33,14 +48,24 @@ public sealed record WebhookOptions
             throw new InvalidOperationException(
                 "Setting WORKOS_WEBHOOK_SECRET is missing: give the endpoint's signing secret from the WorkOS dashboard (several, comma-separated, while rotating).");
         var section = configuration.GetSection("Webhooks");
+        var nullEndpoint = section.GetValue("NullEndpoint", false);
+        // Acknowledging without applying loses every event: only where a benchmark says that is what it wants.
+        if (nullEndpoint && !configuration.GetValue("DirectorySync:BenchmarkMode", false))
+            throw new InvalidOperationException(
+                "Setting Webhooks__NullEndpoint=true acknowledges webhooks without applying them, for benchmarks only: it needs DirectorySync__BenchmarkMode=true as well.");
         var allowedSourceIps = section["AllowedSourceIps"];
         return new WebhookOptions
         {
             Secrets = secrets,
             Tolerance = TimeSpan.FromSeconds(Positive(section, "ToleranceSeconds", 180)),
             MaxBodyBytes = Positive(section, "MaxBodyBytes", 1024 * 1024),
+            MaxPendingBodies = (int)Math.Min(Positive(section, "MaxPendingBodies", 64), int.MaxValue),
+            MaxConnections = Positive(section, "MaxConnections", 1000),
+            MaxHeaderBytes = (int)Math.Min(Positive(section, "MaxHeaderBytes", 32 * 1024), int.MaxValue),
+            HeadersTimeout = TimeSpan.FromSeconds(Positive(section, "HeadersTimeoutSeconds", 10)),
+            MinBodyBytesPerSecond = Positive(section, "MinBodyBytesPerSecond", 1024),
             ApplyTimeout = TimeSpan.FromSeconds(Positive(section, "ApplyTimeoutSeconds", 20)),
-            NullEndpoint = section.GetValue("NullEndpoint", false),
+            NullEndpoint = nullEndpoint,
             AllowedSourceIps = string.IsNullOrWhiteSpace(allowedSourceIps)
                 ? null
                 : SourceAddressPolicy.ParseRanges(allowedSourceIps, "Webhooks__AllowedSourceIps", workOSKeyword: true),

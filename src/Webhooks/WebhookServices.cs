@@ -17,13 +17,17 @@ public static class WebhookServices
         builder.Services.AddSingleton(webhooks);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new SourceAddressPolicy(webhooks.AllowedSourceIps, webhooks.TrustedProxies));
+        builder.Services.AddSingleton(new PendingBodies(webhooks.MaxPendingBodies));
         builder.Services.AddSingleton(sp => new WebhookSignature(webhooks.Secrets, sp.GetRequiredService<TimeProvider>(), webhooks.Tolerance));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = webhooks.MaxBodyBytes;
+            // Kestrel accepts any number of connections unless told: a flood would exhaust memory and sockets instead.
+            kestrel.Limits.MaxConcurrentConnections = webhooks.MaxConnections;
+            kestrel.Limits.MaxRequestHeadersTotalSize = webhooks.MaxHeaderBytes;
             // A sender that trickles its headers or body is cut off instead of holding a connection for ever.
-            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
-            kestrel.Limits.MinRequestBodyDataRate = new(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(5));
+            kestrel.Limits.RequestHeadersTimeout = webhooks.HeadersTimeout;
+            kestrel.Limits.MinRequestBodyDataRate = new(bytesPerSecond: webhooks.MinBodyBytesPerSecond, gracePeriod: TimeSpan.FromSeconds(5));
         });
         return builder;
     }

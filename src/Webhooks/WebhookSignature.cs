@@ -16,11 +16,7 @@ public sealed class WebhookSignature
 
     public static readonly TimeSpan DefaultTolerance = TimeSpan.FromSeconds(180);
 
-    private const int MacLength = HMACSHA256.HashSizeInBytes;
-    private const int MacHexLength = MacLength * 2;
-
-    // Uppercase is accepted: the bytes are compared, not the text.
-    private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdefABCDEF");
+    internal const int MacLength = HMACSHA256.HashSizeInBytes;
 
     private readonly byte[][] _keys;
     private readonly TimeProvider _clock;
@@ -45,36 +41,48 @@ public sealed class WebhookSignature
         _toleranceMs = (long)window.TotalMilliseconds;
     }
 
-    public SignatureCheck Verify(string? header, ReadOnlySpan<byte> body)
+    /// <summary>
+    /// Everything that can be judged before the body arrives: the header's presence and shape, and whether its timestamp
+    /// is inside the window. The endpoint answers 401 on this alone, without reading a body it would throw away.
+    /// </summary>
+    public SignatureHeader ReadHeader(string? header)
     {
         if (string.IsNullOrWhiteSpace(header))
         {
-            return new(SignatureOutcome.MissingHeader);
+            return SignatureHeader.Refused(SignatureOutcome.MissingHeader);
         }
 
-        var outcome = ReadHeader(header, out var timestamp, out var sentAtMs);
-        if (outcome != SignatureOutcome.Valid)
+        var parsed = SignatureHeader.Parse(header);
+        if (!parsed.Check.IsValid)
         {
-            return new(outcome);
+            return parsed;
         }
 
         // Symmetric: a clock running ahead at either end must not open a window for replays.
-        if (Math.Abs(_clock.GetUtcNow().ToUnixTimeMilliseconds() - sentAtMs) > _toleranceMs)
+        return Math.Abs(_clock.GetUtcNow().ToUnixTimeMilliseconds() - parsed.SentAtMs) > _toleranceMs
+            ? SignatureHeader.Refused(SignatureOutcome.TimestampOutsideTolerance)
+            : parsed;
+    }
+
+    /// <summary>Reads the header and checks it against the body: <see cref="ReadHeader"/>, then <see cref="Verify(SignatureHeader, ReadOnlySpan{byte})"/>.</summary>
+    public SignatureCheck Verify(string? header, ReadOnlySpan<byte> body) => Verify(ReadHeader(header), body);
+
+    /// <summary>Whether one of the header's <c>v1</c> values is the MAC of the body under one of the secrets.</summary>
+    public SignatureCheck Verify(SignatureHeader header, ReadOnlySpan<byte> body)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        if (!header.Check.IsValid)
         {
-            return new(SignatureOutcome.TimestampOutsideTolerance);
+            return header.Check;
         }
 
         Span<byte> expected = stackalloc byte[MacLength];
-        Span<byte> presented = stackalloc byte[MacLength];
         foreach (var key in _keys)
         {
-            ComputeMac(key, timestamp, body, expected);
-            foreach (var part in header.AsSpan().Split(','))
+            ComputeMac(key, header.Timestamp, body, expected);
+            foreach (var presented in header.Macs)
             {
-                if (TrySplitPart(header.AsSpan()[part], out var name, out var value)
-                    && name is "v1"
-                    && Convert.FromHexString(value, presented, out _, out _) == OperationStatus.Done
-                    && CryptographicOperations.FixedTimeEquals(expected, presented))
+                if (CryptographicOperations.FixedTimeEquals(expected, presented))
                 {
                     return new(SignatureOutcome.Valid);
                 }
@@ -96,62 +104,6 @@ public sealed class WebhookSignature
         Span<byte> mac = stackalloc byte[MacLength];
         ComputeMac(Encoding.UTF8.GetBytes(secret), timestamp, body, mac);
         return $"t={timestamp}, v1={Convert.ToHexStringLower(mac)}";
-    }
-
-    /// <summary>Finds the one <c>t</c> and checks every part; the <c>v1</c> values are compared later, per secret.</summary>
-    private static SignatureOutcome ReadHeader(ReadOnlySpan<char> header, out ReadOnlySpan<char> timestamp, out long sentAtMs)
-    {
-        timestamp = default;
-        sentAtMs = 0;
-        var hasTimestamp = false;
-        var hasSignature = false;
-        foreach (var part in header.Split(','))
-        {
-            if (header[part].IsWhiteSpace())
-            {
-                continue;
-            }
-
-            if (!TrySplitPart(header[part], out var name, out var value))
-            {
-                return SignatureOutcome.MalformedHeader;
-            }
-
-            if (name is "t")
-            {
-                // Digits only, and only once: t is signed exactly as sent, so two of them would be ambiguous.
-                if (hasTimestamp || !long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out sentAtMs))
-                {
-                    return SignatureOutcome.MalformedHeader;
-                }
-
-                timestamp = value;
-                hasTimestamp = true;
-            }
-            else if (name is "v1")
-            {
-                if (value.Length != MacHexLength || value.ContainsAnyExcept(HexDigits))
-                {
-                    return SignatureOutcome.MalformedHeader;
-                }
-
-                hasSignature = true;
-            }
-
-            // Other schemes (a future v2) are skipped, as the WorkOS SDKs do.
-        }
-
-        return !hasTimestamp ? SignatureOutcome.MissingTimestamp
-            : !hasSignature ? SignatureOutcome.MissingSignature
-            : SignatureOutcome.Valid;
-    }
-
-    private static bool TrySplitPart(ReadOnlySpan<char> part, out ReadOnlySpan<char> name, out ReadOnlySpan<char> value)
-    {
-        var equals = part.IndexOf('=');
-        name = equals > 0 ? part[..equals].Trim() : default;
-        value = equals > 0 ? part[(equals + 1)..].Trim() : default;
-        return !name.IsEmpty && !value.IsEmpty;
     }
 
     private static void ComputeMac(ReadOnlySpan<byte> key, ReadOnlySpan<char> timestamp, ReadOnlySpan<byte> body, Span<byte> mac)

@@ -34,6 +34,9 @@ public sealed class HostProcess : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>The running process's id (for reading its memory in /proc).</summary>
+    public int ProcessId => _process is { HasExited: false } process ? process.Id : throw new InvalidOperationException($"{Name} is not running.");
+
     /// <summary>Starts the process and returns once <c>/health/ready</c> answers 200.</summary>
     public async Task StartAsync(TimeSpan readyWithin)
     {

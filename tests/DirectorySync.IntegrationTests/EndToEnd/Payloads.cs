@@ -17,6 +17,13 @@ internal static class Payloads
     private static string Group(string group, string directory) =>
         $$$"""{"object":"directory_group","id":"{{{group}}}","directory_id":"{{{directory}}}","organization_id":"org_1","idp_id":"{{{group}}}","name":"{{{group}}}"}""";
 
+    /// <summary>
+    /// A <c>WorkOS-Signature</c> header line (with CRLF) of the right shape and timestamp but a MAC of zeros: it passes
+    /// every check that comes before the body and fails the one after.
+    /// </summary>
+    public static string UnverifiedSignatureLine(DateTimeOffset signedAt) =>
+        $"{Webhooks.WebhookSignature.HeaderName}: t={signedAt.ToUnixTimeMilliseconds()}, v1={new string('0', 64)}\r\n";
+
     public static string Activated(string id, string directory, int second) => Envelope(id, "dsync.activated", second, Directory(directory, "active"));
 
     public static string DirectoryDeleted(string id, string directory, int second) => Envelope(id, "dsync.deleted", second, Directory(directory, "deleting"));

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
-using System.Text;
+using DirectorySync.Testing;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -60,49 +59,17 @@ public sealed class SlowClientTests(ITestOutputHelper output) : IAsyncLifetime
 
     /// <summary>
     /// Opens a connection, sends a request's start and then one more byte a second until the server closes it (or the
-    /// bound passes); answers when it closed and what the server said.
+    /// bound passes); answers when it closed and what the server said. A body trickles behind a well-formed, fresh
+    /// signature header: one the gateway must read the body to refuse.
     /// </summary>
     private static async Task<Trickle> TrickleAsync(IPEndPoint gateway, string kind, string start, bool completeHeaders)
     {
-        using var client = new TcpClient();
-        await client.ConnectAsync(gateway);
-        var stream = client.GetStream();
-        var clock = Stopwatch.StartNew();
-        var head = "POST /webhooks/workos HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            + (completeHeaders ? "WorkOS-Signature: t=1, v1=00\r\nContent-Length: 100000\r\n\r\n" : "");
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(head + start));
-        var answer = ReadUntilClosedAsync(stream);
-
-        while (!answer.IsCompleted && clock.Elapsed < CutOffBound)
-        {
-            try
-            {
-                await stream.WriteAsync("x"u8.ToArray());
-            }
-            catch (IOException)
-            {
-                break;
-            }
-            await Task.WhenAny(answer, Task.Delay(TimeSpan.FromSeconds(1)));
-        }
-
-        var text = await answer.WaitAsync(CutOffBound + TimeSpan.FromSeconds(5));
-        return new Trickle(kind, clock.Elapsed, text);
-    }
-
-    private static async Task<string> ReadUntilClosedAsync(NetworkStream stream)
-    {
-        var received = new MemoryStream();
-        var buffer = new byte[4096];
-        try
-        {
-            int read;
-            while ((read = await stream.ReadAsync(buffer)) > 0) received.Write(buffer, 0, read);
-        }
-        catch (IOException)
-        {
-            // A reset is a close too.
-        }
-        return Encoding.ASCII.GetString(received.ToArray());
+        var head = completeHeaders
+            ? RawHttpConnection.PostHead("/webhooks/workos", Payloads.UnverifiedSignatureLine(DateTimeOffset.UtcNow), 100000)
+            : "POST /webhooks/workos HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n";
+        using var connection = await RawHttpConnection.OpenAsync(gateway, head + start);
+        await connection.TrickleAsync(connection.Closed, TimeSpan.FromSeconds(1), CutOffBound);
+        var text = await connection.Closed.WaitAsync(CutOffBound + TimeSpan.FromSeconds(5));
+        return new Trickle(kind, connection.Clock.Elapsed, text);
     }
 }

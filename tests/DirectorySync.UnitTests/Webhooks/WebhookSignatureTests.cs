@@ -233,4 +233,22 @@ public sealed class WebhookSignatureTests
         Assert.Throws<ArgumentException>(() => new WebhookSignature([], TimeProvider.System));
         Assert.Throws<ArgumentException>(() => new WebhookSignature([Vector1Secret, ""], TimeProvider.System));
     }
+
+    [Theory]
+    [InlineData(0, SignatureOutcome.Valid)]
+    [InlineData(181_000, SignatureOutcome.TimestampOutsideTolerance)]
+    [InlineData(-181_000, SignatureOutcome.TimestampOutsideTolerance)]
+    public void Header_alone_is_judged_for_shape_and_time_before_any_body(long clockSkewMs, SignatureOutcome expected) =>
+        Assert.Equal(expected, Verifier(Vector1Time + clockSkewMs).ReadHeader(Vector1Header).Check.Outcome);
+
+    [Fact]
+    public void Header_read_first_then_checked_against_the_body_gives_the_same_verdict()
+    {
+        var verifier = Verifier(Vector1Time);
+        var header = verifier.ReadHeader(Vector1Header);
+
+        Assert.True(verifier.Verify(header, Vector1Body).IsValid);
+        Assert.Equal(SignatureOutcome.SignatureMismatch, verifier.Verify(header, Vector1Body.Append((byte)' ').ToArray()).Outcome);
+        Assert.Equal(SignatureOutcome.MissingHeader, verifier.Verify(verifier.ReadHeader(null), Vector1Body).Outcome);
+    }
 }
