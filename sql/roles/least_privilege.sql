@@ -26,10 +26,10 @@ GRANT SELECT ON OrleansQuery TO directorysync_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON orleans_membership_versions, orleans_membership, orleans_reminders TO directorysync_app;
 GRANT SELECT ON orleans_reminder_entries TO directorysync_app;
 
--- The mirror and its bookkeeping (003, 004, 008), written by the directory grains.
+-- The mirror and its bookkeeping (003, 004, 008, 009), written by the directory grains.
 GRANT SELECT, INSERT, UPDATE, DELETE ON
     directories, directory_users, directory_groups, directory_group_memberships,
-    sync_tombstones, sync_pending, directory_cleanups, event_log, sync_fences
+    sync_tombstones, sync_pending, directory_cleanups, event_log, sync_fences, unreadable_webhooks
 TO directorysync_app;
 
 -- The reminder etags and the mirror's identity columns: nextval only (USAGE), never setval.

@@ -31,7 +31,16 @@ public sealed record DirectorySummary(
 public interface IDeadLetterGrain : IGrainWithIntegerKey
 {
     Task RecordAsync(DeadLetter deadLetter);
+
+    /// <summary>Keeps a signed body that is not an event at all (not JSON, no id…), once per distinct body.</summary>
+    Task RecordUnreadableAsync(UnreadableWebhook webhook);
 }
+
+[GenerateSerializer, Immutable]
+public sealed record UnreadableWebhook(
+    [property: Id(0)] byte[] Body,
+    [property: Id(1)] string Reason,
+    [property: Id(2)] DateTimeOffset SignedAt);
 
 [GenerateSerializer, Immutable]
 public sealed record DeadLetter(

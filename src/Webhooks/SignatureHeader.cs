@@ -30,6 +30,9 @@ public sealed class SignatureHeader
 
     internal long SentAtMs { get; }
 
+    /// <summary>When WorkOS signed the request (<c>t</c>).</summary>
+    public DateTimeOffset SentAt => DateTimeOffset.FromUnixTimeMilliseconds(SentAtMs);
+
     /// <summary>Every <c>v1</c> value, decoded.</summary>
     internal IReadOnlyList<byte[]> Macs { get; }
 

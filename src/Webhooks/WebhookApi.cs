@@ -36,7 +36,7 @@ public static partial class WebhookApi
         // Judged on the header alone, before a byte of body is read: no one unauthenticated gets memory for a body.
         var header = signature.ReadHeader(context.Request.Headers[WebhookSignature.HeaderName]);
         if (!header.Check.IsValid) return Rejected(logger, context, header.Check);
-        if (context.Request.ContentLength > options.MaxBodyBytes) return Answer(StatusCodes.Status413PayloadTooLarge, "body too large");
+        if (context.Request.ContentLength > options.MaxBodyBytes) return TooLarge(logger, context.Request.ContentLength.Value, header, options);
         if (!pending.TryEnter())
         {
             LogTooManyPending(logger, pending.Limit, context.Connection.RemoteIpAddress?.ToString());
@@ -48,7 +48,7 @@ public static partial class WebhookApi
         try
         {
             body = await ReadBodyAsync(context.Request.BodyReader, options.MaxBodyBytes, context.RequestAborted);
-            if (body is null) return Answer(StatusCodes.Status413PayloadTooLarge, "body too large");
+            if (body is null) return TooLarge(logger, null, header, options);
             check = signature.Verify(header, body);
         }
         catch (BadHttpRequestException e)
@@ -64,10 +64,22 @@ public static partial class WebhookApi
         if (!check.IsValid) return Rejected(logger, context, check);
         if (options.NullEndpoint) return Answer(StatusCodes.Status200OK, "verified");
 
-        switch (WorkOSEventParser.Parse(body))
+        switch (WorkOSEventParser.Parse(body, header.SentAt + options.Tolerance))
         {
             case ParsedWebhook.NotAnEnvelope notAnEvent:
                 LogNotAnEvent(logger, notAnEvent.Reason);
+                // Signed, so kept (by body, once however often WorkOS retries it) before it is refused; if it cannot be
+                // kept, 503 makes WorkOS retry.
+                try
+                {
+                    await grains.GetGrain<IDeadLetterGrain>(0).RecordUnreadableAsync(
+                        new UnreadableWebhook(body, notAnEvent.Reason, header.SentAt)).WaitAsync(options.ApplyTimeout);
+                }
+                catch (Exception e)
+                {
+                    LogUnavailable(logger, e, "(not an event)", e.GetType().Name);
+                    return Answer(StatusCodes.Status503ServiceUnavailable, "temporarily unable to keep the request; retry later");
+                }
                 return Answer(StatusCodes.Status400BadRequest, notAnEvent.Reason);
             case ParsedWebhook.Ignored ignored:
                 LogIgnored(logger, ignored.EventType, ignored.EventId);
@@ -128,6 +140,13 @@ public static partial class WebhookApi
         }
     }
 
+    /// <summary>The one signed request not kept: logged, so an operator can tell WorkOS sent something this large.</summary>
+    private static IResult TooLarge(ILogger logger, long? announcedBytes, SignatureHeader header, WebhookOptions options)
+    {
+        LogTooLarge(logger, announcedBytes?.ToString() ?? $"more than {options.MaxBodyBytes}", options.MaxBodyBytes, header.SentAt);
+        return Answer(StatusCodes.Status413PayloadTooLarge, "body too large");
+    }
+
     private static IResult Rejected(ILogger logger, HttpContext context, SignatureCheck check)
     {
         LogRejected(logger, check.Reason, context.Connection.RemoteIpAddress?.ToString());
@@ -151,6 +170,9 @@ public static partial class WebhookApi
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook refused with 503: {Limit} requests are already sending bodies not yet verified (Webhooks__MaxPendingBodies; from {RemoteAddress})")]
     private static partial void LogTooManyPending(ILogger logger, int limit, string? remoteAddress);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook of {Bytes} bytes refused (413, limit {Limit}); signed at {SignedAt:O}")]
+    private static partial void LogTooLarge(ILogger logger, string bytes, long limit, DateTimeOffset signedAt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Signed webhook is not an event envelope: {Reason}")]
     private static partial void LogNotAnEvent(ILogger logger, string reason);

@@ -26,7 +26,15 @@ public static class WorkOSEventParser
 
     private static readonly string[] TimestampFormats = ["yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd' 'HH:mm:ss.FFFFFFFK"];
 
-    public static ParsedWebhook Parse(ReadOnlySpan<byte> body)
+    /// <summary>Parses an event that comes without a signature: it cannot be newer than now plus the default tolerance.</summary>
+    public static ParsedWebhook Parse(ReadOnlySpan<byte> body) => Parse(body, DateTimeOffset.UtcNow + WebhookSignature.DefaultTolerance);
+
+    /// <summary>
+    /// Parses a body. <paramref name="notAfter"/> is the latest <c>created_at</c> an event can have: WorkOS signs at send
+    /// time, so an event dated after its signature's <c>t</c> plus the tolerance is not genuine, and would otherwise
+    /// win over every later change of its object for as long as its date lies ahead.
+    /// </summary>
+    public static ParsedWebhook Parse(ReadOnlySpan<byte> body, DateTimeOffset notAfter)
     {
         if (!Utf8.IsValid(body))
         {
@@ -67,7 +75,7 @@ public static class WorkOSEventParser
         }
 
         return KindOf(envelope.Event) is { } kind
-            ? ReadSyncEvent(envelope.Id, envelope.Event, kind, envelope, body)
+            ? ReadSyncEvent(envelope.Id, envelope.Event, kind, envelope, body, notAfter)
             : new Ignored(envelope.Id, envelope.Event);
     }
 
@@ -86,7 +94,8 @@ public static class WorkOSEventParser
         _ => null,
     };
 
-    private static ParsedWebhook ReadSyncEvent(string eventId, string eventType, SyncEventKind kind, EventEnvelope envelope, ReadOnlySpan<byte> body)
+    private static ParsedWebhook ReadSyncEvent(
+        string eventId, string eventType, SyncEventKind kind, EventEnvelope envelope, ReadOnlySpan<byte> body, DateTimeOffset notAfter)
     {
         var payload = Encoding.UTF8.GetString(body);
 
@@ -103,6 +112,10 @@ public static class WorkOSEventParser
         if (createdAt is null)
         {
             failure = TimestampProblem(envelope.CreatedAt);
+        }
+        else if (createdAt > notAfter)
+        {
+            failure = $"created_at {createdAt:O} is later than its signature's time plus the tolerance ({notAfter:O})";
         }
         else if (data.ValueKind != JsonValueKind.Object)
         {

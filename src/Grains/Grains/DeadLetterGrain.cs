@@ -7,4 +7,6 @@ namespace DirectorySync.Grains;
 public sealed class DeadLetterGrain(DirectoryStore store) : Grain, IDeadLetterGrain
 {
     public Task RecordAsync(DeadLetter deadLetter) => store.RecordDeadLetterAsync(deadLetter);
+
+    public Task RecordUnreadableAsync(UnreadableWebhook webhook) => store.RecordUnreadableAsync(webhook);
 }

@@ -261,6 +261,20 @@ public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions
         LogDeadLetter(deadLetter.EventId, deadLetter.EventType, deadLetter.Reason);
     }
 
+    /// <summary>Keeps a signed body that is not an event; the same body again only counts another attempt.</summary>
+    public async Task RecordUnreadableAsync(UnreadableWebhook webhook)
+    {
+        await using var command = dataSource.CreateCommand("""
+            INSERT INTO unreadable_webhooks AS w (body_sha256, body, reason, signed_at) VALUES (sha256($1), $1, $2, $3)
+            ON CONFLICT (body_sha256) DO UPDATE SET attempts = w.attempts + 1, last_received_at = now()
+            """);
+        command.Parameters.Add(new() { Value = webhook.Body });
+        command.Parameters.Add(new() { Value = webhook.Reason });
+        command.Parameters.Add(new() { Value = webhook.SignedAt.UtcDateTime });
+        await command.ExecuteNonQueryAsync();
+        LogUnreadable(webhook.Body.Length, webhook.Reason);
+    }
+
     /// <summary>
     /// Drops tombstones and event log entries older than the retention period, except the tombstone of a directory
     /// whose cleanup is still owed (the cleanup needs it to know what is older than the delete).
@@ -537,6 +551,9 @@ public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions
                 ? (rows, writes) => rows.Users(writes.Select(w => (w.Content!, w.Version)))
                 : (rows, writes) => rows.Groups(writes.Select(w => (w.Content!, w.Version))));
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Signed webhook of {Bytes} bytes kept in unreadable_webhooks: {Reason}")]
+    private partial void LogUnreadable(int bytes, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dead letter {EventId} ({EventType}): {Reason}")]
     private partial void LogDeadLetter(string eventId, string eventType, string reason);

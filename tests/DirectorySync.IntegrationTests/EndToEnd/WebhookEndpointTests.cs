@@ -95,6 +95,34 @@ public sealed class WebhookEndpointTests(WebhookEndpointTests.Fixture fixture) :
         Assert.Equal(HttpStatusCode.BadRequest, (await PostAsync("[1,2,3]")).StatusCode);
 
     [Fact]
+    public async Task Signed_body_that_is_not_an_event_is_kept_once_however_often_it_is_sent()
+    {
+        const string body = "{\"kept\": [1, 2, 3";
+        Assert.Equal(HttpStatusCode.BadRequest, (await PostAsync(body)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await PostAsync(body)).StatusCode);
+        Assert.Equal(2, await CountAsync(
+            "SELECT sum(attempts) FROM unreadable_webhooks WHERE convert_from(body, 'UTF8') = '{\"kept\": [1, 2, 3' AND reason LIKE 'body is not readable JSON%'"));
+    }
+
+    [Fact]
+    public async Task An_event_dated_after_its_signature_is_dead_lettered_and_later_changes_apply()
+    {
+        var directory = Activated("event_f0", "directory_f1");
+        var fromTheFuture = Payloads.UserCreated("event_f1", "user_f1", "directory_f1", 0).Replace("\"created_at\":\"2026-11-01", "\"created_at\":\"2999-11-01");
+        Assert.Contains("2999-11-01", fromTheFuture);
+
+        Assert.Equal("applied", await (await PostAsync(directory)).Content.ReadAsStringAsync());
+        Assert.Equal("dead_letter", await (await PostAsync(fromTheFuture)).Content.ReadAsStringAsync());
+        Assert.Equal("applied", await (await PostAsync(Payloads.UserCreated("event_f2", "user_f1", "directory_f1", 10))).Content.ReadAsStringAsync());
+        Assert.Equal("applied", await (await PostAsync(Payloads.UserUpdated("event_f3", "user_f1", "directory_f1", 20))).Content.ReadAsStringAsync());
+
+        Assert.Equal(1, await CountAsync(
+            "SELECT count(*) FROM directory_users WHERE workos_user_id = 'user_f1' AND version_event_id = 'event_f3'"));
+        Assert.Equal(1, await CountAsync(
+            "SELECT count(*) FROM event_log WHERE event_id = 'event_f1' AND outcome = 'dead_letter' AND reason LIKE '%later than its signature%'"));
+    }
+
+    [Fact]
     public async Task Unknown_event_type_is_acknowledged_and_ignored()
     {
         var response = await PostAsync("""{"id":"event_c1","event":"dsync.token.rotated","created_at":"2026-11-01T10:00:00Z","data":{}}""");

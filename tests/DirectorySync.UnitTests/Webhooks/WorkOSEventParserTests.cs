@@ -40,6 +40,16 @@ public sealed class WorkOSEventParserTests
     };
 
     [Fact]
+    public void An_event_dated_after_its_signature_plus_the_tolerance_is_dead_lettered_and_one_just_inside_is_not()
+    {
+        var body = Fixture.Bytes("events/dsync.user.created.json");
+        var createdAt = new DateTimeOffset(2021, 6, 25, 19, 7, 33, 155, TimeSpan.Zero);
+
+        Assert.Contains("later than its signature's time", DeadLettered(WorkOSEventParser.Parse(body, createdAt.AddMilliseconds(-1))).Reason);
+        Assert.Equal(createdAt, Applied(WorkOSEventParser.Parse(body, createdAt)).CreatedAt);
+    }
+
+    [Fact]
     public void Every_event_example_in_the_fixtures_is_covered()
     {
         Assert.Equal(Examples.Select(row => (string)row[0]).Order(StringComparer.Ordinal), Fixture.EventExamples());

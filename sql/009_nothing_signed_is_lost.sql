@@ -24,3 +24,15 @@ BEGIN
         WHERE l.outcome = 'dead_letter';
 END
 $$;
+
+-- Signed requests that are not events at all (not JSON, no id or type…): kept as received, once per distinct body,
+-- before they are answered 400, so nothing correctly signed is lost. The event log needs an event id; these have none.
+CREATE TABLE unreadable_webhooks (
+    body_sha256      bytea       PRIMARY KEY,
+    body             bytea       NOT NULL,
+    reason           text        NOT NULL,
+    signed_at        timestamptz NOT NULL,
+    received_at      timestamptz NOT NULL DEFAULT now(),
+    last_received_at timestamptz NOT NULL DEFAULT now(),
+    attempts         integer     NOT NULL DEFAULT 1
+);
