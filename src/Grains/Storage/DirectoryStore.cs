@@ -41,6 +41,11 @@ public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         builder.ConnectionStringBuilder.NoResetOnClose = true;
+        // The same dozen statements run for every flush: prepared once per connection, each is parsed and planned once.
+        // A plan kept that long must not be a scan chosen while the tables were small: every lookup here has an index.
+        builder.ConnectionStringBuilder.MaxAutoPrepare = 64;
+        builder.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
+        builder.ConnectionStringBuilder.Options = "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off";
         return builder.Build();
     }
 
