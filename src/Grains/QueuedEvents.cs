@@ -34,5 +34,5 @@ public sealed class QueuedEvents
     public void Remove() => Interlocked.Decrement(ref _count);
 }
 
-/// <summary>The silo's write queue is full: the event was not accepted and is safe to retry.</summary>
-public sealed class QueueFullException(string message) : Exception(message);
+/// <summary>The event was not accepted (the silo's queue is full, or Postgres is stuck): safe to retry.</summary>
+public sealed class EventNotAcceptedException(string message) : Exception(message);

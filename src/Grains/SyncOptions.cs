@@ -22,6 +22,12 @@ public sealed class SyncOptions
     /// <summary>Events a silo accepts and holds before they are written; past it, new events are refused (503).</summary>
     public int MaxQueuedEvents { get; set; } = 20_000;
 
+    /// <summary>
+    /// How long a directory's flush may wait on Postgres before the directory refuses new events (503) until it commits:
+    /// senders hear at once that Postgres is stuck, instead of each waiting out its timeout.
+    /// </summary>
+    public TimeSpan FlushStallLimit { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Rows removed per transaction while cleaning up a deleted directory.</summary>
     public int CleanupChunkSize { get; set; } = 5000;
 

@@ -11,8 +11,8 @@ public static class SyncServiceCollectionExtensions
     {
         services.AddOptions<SyncOptions>()
             .Bind(configuration.GetSection(SyncOptions.Section))
-            .Validate(o => o.MaxQueuedEvents > 0 && o.CleanupChunkSize > 0 && o.Retention > TimeSpan.Zero,
-                $"{SyncOptions.Section}: MaxQueuedEvents, CleanupChunkSize and Retention must be positive")
+            .Validate(o => o.MaxQueuedEvents > 0 && o.CleanupChunkSize > 0 && o.Retention > TimeSpan.Zero && o.FlushStallLimit > TimeSpan.Zero,
+                $"{SyncOptions.Section}: MaxQueuedEvents, CleanupChunkSize, Retention and FlushStallLimit must be positive")
             .ValidateOnStart();
         services.AddSingleton(_ => DirectoryStore.CreateDataSource(connectionString));
         services.AddSingleton<DirectoryStore>();

@@ -47,8 +47,10 @@ public sealed partial class DirectoryGrain(
 
     public Task<ApplyOutcome> ApplyAsync(SyncEvent syncEvent)
     {
+        if (_inFlight.TryPeek(out var oldest) && Stopwatch.GetElapsedTime(oldest.Started) > _options.FlushStallLimit)
+            throw new EventNotAcceptedException($"Directory {DirectoryId}: Postgres has not committed a flush for {_options.FlushStallLimit}; try again later.");
         if (!queued.TryAdd())
-            throw new QueueFullException($"The silo has {queued.Limit} events waiting to be written; try again later.");
+            throw new EventNotAcceptedException($"The silo has {queued.Limit} events waiting to be written; try again later.");
         var submission = new Submission(syncEvent);
         _queue.Add(submission);
         _arrival?.TrySetResult();
