@@ -123,6 +123,7 @@ public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions
             else if (pending) index.RestoreObject(kind, reader.GetString(1), version, Placement.Pending);
             else index.RestoreTombstone(kind, reader.GetString(1), version);
         }
+        index.CompleteRestore();
         return new LoadedDirectory(index, epoch, cleanupOwed);
     }
 

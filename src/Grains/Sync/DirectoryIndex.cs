@@ -1,3 +1,4 @@
+using System.Text;
 using DirectorySync.Events;
 
 namespace DirectorySync.Sync;
@@ -16,9 +17,9 @@ namespace DirectorySync.Sync;
 /// </remarks>
 public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy policy)
 {
+    // Memberships hang off their user and group (no table of their own): a user has a handful, found by a short scan.
     private readonly Dictionary<string, Member> _users = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Member> _groups = new(StringComparer.Ordinal);
-    private readonly Dictionary<(string GroupId, string UserId), Link> _memberships = [];
     private EventVersion? _live;
     private EventVersion? _tombstone;
 
@@ -31,7 +32,9 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
 
     public int UserCount => _users.Values.Count(u => u.Live is not null);
     public int GroupCount => _groups.Values.Count(g => g.Live is not null);
-    public int MembershipCount => _memberships.Values.Count(m => m.Live is not null);
+    public int MembershipCount => Links.Count(m => m.Live is not null);
+
+    private IEnumerable<Link> Links => _users.Values.SelectMany(u => u.Links);
 
     /// <summary>Decides <paramref name="e"/> (an event of this directory) and records what it owes Postgres.</summary>
     public ApplyOutcome Apply(SyncEvent e, DirectoryChanges changes)
@@ -72,7 +75,7 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
         if (IsShown == wasShown) return ApplyOutcome.Applied;
         foreach (var (id, user) in _users) Place(ObjectKind.User, id, user, changes);
         foreach (var (id, group) in _groups) Place(ObjectKind.Group, id, group, changes);
-        foreach (var (key, link) in _memberships) Place(key, link, changes);
+        foreach (var link in Links) Place(link, changes);
         return ApplyOutcome.Applied;
     }
 
@@ -80,12 +83,12 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
     {
         foreach (var (id, user) in _users) Forget(ObjectKind.User, id, user, deleted, changes);
         foreach (var (id, group) in _groups) Forget(ObjectKind.Group, id, group, deleted, changes);
-        foreach (var (key, link) in _memberships)
+        foreach (var link in Links)
         {
             if (link.Live is not { } live || live > deleted) continue;
             link.Live = null;
             link.Placement = Placement.Absent;
-            changes.ForgetMembership(key.GroupId, key.UserId);
+            changes.ForgetMembership(link.GroupId, link.UserId);
         }
     }
 
@@ -105,7 +108,7 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
         if (decision == Decision.Stale) return ApplyOutcome.Stale;
         if (member is null)
         {
-            members[id] = member = new Member();
+            members[id] = member = new Member(id);
             changes.Introduce(kind, id);
         }
 
@@ -134,17 +137,16 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
                 changes.Write(new MembershipWrite(link.GroupId, link.UserId, Placement.Absent, version));
             }
         }
-        foreach (var link in member.Links) Place((link.GroupId, link.UserId), link, changes);
+        foreach (var link in member.Links) Place(link, changes);
         return ApplyOutcome.Applied;
     }
 
     private ApplyOutcome ApplyMembership(SyncEvent e, EventVersion version, DirectoryChanges changes)
     {
         var m = e.Membership!;
-        var key = (m.GroupId, m.UserId);
-        var link = _memberships.GetValueOrDefault(key);
         var user = _users.GetValueOrDefault(m.UserId);
         var group = _groups.GetValueOrDefault(m.GroupId);
+        var link = user is not null && group is not null ? user.LinkTo(group) : null;
         EventVersion?[] parentDeletes = [_tombstone, user?.Tombstone, group?.Tombstone];
         var decision = SyncRules.Decide(e, version, new ObjectState(link?.Live, link?.Tombstone), parentDeletes.Max(), policy);
         if (decision == Decision.Stale) return ApplyOutcome.Stale;
@@ -182,32 +184,36 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
         changes.Write(kind, id, target, live, null);
     }
 
-    private void Place((string GroupId, string UserId) key, Link link, DirectoryChanges changes)
+    private void Place(Link link, DirectoryChanges changes)
     {
         if (link.Live is not { } live) return;
         var target = Visible(link) ? Placement.Shown : Placement.Pending;
         if (link.Placement == target) return;
         link.Placement = target;
-        changes.Write(new MembershipWrite(key.GroupId, key.UserId, target, live));
+        changes.Write(new MembershipWrite(link.GroupId, link.UserId, target, live));
     }
 
-    private bool Visible(Link link) =>
-        _users.GetValueOrDefault(link.UserId)?.Placement == Placement.Shown
-        && _groups.GetValueOrDefault(link.GroupId)?.Placement == Placement.Shown;
+    private static bool Visible(Link link) => link.User.Placement == Placement.Shown && link.Group.Placement == Placement.Shown;
 
     private Link AddLink(string groupId, string userId)
     {
-        var link = new Link(groupId, userId);
-        _memberships[(groupId, userId)] = link;
-        MemberOf(_users, userId).Add(link);
-        MemberOf(_groups, groupId).Add(link);
+        var link = new Link(MemberOf(_users, userId), MemberOf(_groups, groupId));
+        link.User.Add(link);
+        link.Group.Add(link);
         return link;
     }
 
+    /// <summary>The member of that id, created if new; its id string is the one every link to it shares.</summary>
     private static Member MemberOf(Dictionary<string, Member> members, string id)
     {
-        if (!members.TryGetValue(id, out var member)) members[id] = member = new Member();
+        if (!members.TryGetValue(id, out var member)) members[id] = member = new Member(id);
         return member;
+    }
+
+    private Link LinkOf(string groupId, string userId)
+    {
+        var user = MemberOf(_users, userId);
+        return user.LinkTo(MemberOf(_groups, groupId)) ?? AddLink(groupId, userId);
     }
 
     // Loading: the store reads the persisted rows and hands them over here, the directory's own rows first.
@@ -232,37 +238,90 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
     public void RestoreMembership(string groupId, string userId, EventVersion version, Placement placement)
     {
         if (_tombstone >= version) return;
-        var link = _memberships.GetValueOrDefault((groupId, userId)) ?? AddLink(groupId, userId);
+        var link = LinkOf(groupId, userId);
         if (link.Live is { } known && known >= version) return;
         link.Live = version;
         link.Placement = placement;
+    }
+
+    /// <summary>After loading: the lists hold exactly what they need (a user's grew 1, 2, 4, 8 while its rows were read).</summary>
+    public void CompleteRestore()
+    {
+        foreach (var member in _users.Values) member.TrimExcess();
+        foreach (var member in _groups.Values) member.TrimExcess();
     }
 
     public void RestoreTombstone(ObjectKind kind, string id, EventVersion version) =>
         MemberOf(kind == ObjectKind.User ? _users : _groups, id).Tombstone = version;
 
     public void RestoreMembershipTombstone(string groupId, string userId, EventVersion version) =>
-        (_memberships.GetValueOrDefault((groupId, userId)) ?? AddLink(groupId, userId)).Tombstone = version;
+        LinkOf(groupId, userId).Tombstone = version;
 
     /// <summary>A user or group: its live version, newest delete, where its row is, and its memberships.</summary>
-    private sealed class Member
+    private sealed class Member(string id)
     {
-        public EventVersion? Live;
-        public EventVersion? Tombstone;
-        public Placement Placement;
+        private Stamp _live;
+        private StampBox? _tombstone;
         private List<Link>? _links;
+
+        public string Id { get; } = id;
+
+        public EventVersion? Live { get => _live.Version; set => _live = Stamp.Of(value); }
+
+        public EventVersion? Tombstone { get => _tombstone?.Stamp.Version; set => _tombstone = value is null ? null : new StampBox(Stamp.Of(value)); }
+
+        public Placement Placement;
 
         public IReadOnlyList<Link> Links => (IReadOnlyList<Link>?)_links ?? [];
 
-        public void Add(Link link) => (_links ??= []).Add(link);
+        public void Add(Link link) => (_links ??= new List<Link>(1)).Add(link);
+
+        public void TrimExcess() => _links?.TrimExcess();
+
+        /// <summary>This user's membership in <paramref name="group"/> (a group's in a user), if known.</summary>
+        public Link? LinkTo(Member other)
+        {
+            if (_links is null) return null;
+            foreach (var link in _links)
+            {
+                if (ReferenceEquals(link.Group, other) || ReferenceEquals(link.User, other)) return link;
+            }
+            return null;
+        }
     }
 
-    private sealed class Link(string groupId, string userId)
+    private sealed class Link(Member user, Member group)
     {
-        public string GroupId { get; } = groupId;
-        public string UserId { get; } = userId;
-        public EventVersion? Live;
-        public EventVersion? Tombstone;
+        private Stamp _live;
+        private StampBox? _tombstone;
+
+        public Member User { get; } = user;
+        public Member Group { get; } = group;
+        public string UserId => User.Id;
+        public string GroupId => Group.Id;
+
+        public EventVersion? Live { get => _live.Version; set => _live = Stamp.Of(value); }
+
+        public EventVersion? Tombstone { get => _tombstone?.Stamp.Version; set => _tombstone = value is null ? null : new StampBox(Stamp.Of(value)); }
+
         public Placement Placement;
+    }
+
+    /// <summary>Most objects were never deleted: their tombstone costs a null reference, not a stamp.</summary>
+    private sealed record StampBox(Stamp Stamp);
+
+    /// <summary>
+    /// A version as the index keeps it, for memory's sake (hundreds of thousands of them): the time in ticks and the
+    /// event id as UTF-8 bytes, rather than a nullable <see cref="EventVersion"/> and a UTF-16 string.
+    /// </summary>
+    private readonly struct Stamp(long ticks, byte[]? eventId)
+    {
+        public EventVersion? Version => eventId is null
+            ? null
+            : new EventVersion(new DateTimeOffset(ticks, TimeSpan.Zero), Encoding.UTF8.GetString(eventId));
+
+        public static Stamp Of(EventVersion? version) => version is { } v
+            ? new Stamp(v.At.UtcTicks, Encoding.UTF8.GetBytes(v.EventId))
+            : default;
     }
 }
