@@ -109,7 +109,7 @@ END {
     printf "\n  ]},\n" > json
   }
 
-  # The goals from the project issue.
+  # The goals: those of the issue that moved the decisions into the grains, and the first round of 50 percent of the null endpoint.
   print ""
   print "## Goals"
   print ""
@@ -125,20 +125,20 @@ END {
     goal("warm (" s ") throughput ≥ 4× the seed recipe", known ? sprintf("%.2f×", v) : "-", verdict(v >= 4, known))
     known = (k in tput) && (("null" SUBSEP s) in tput) && ok[k] && ok["null", s]
     v = known ? tput[k] / tput["null", s] : 0
-    goal("warm (" s ") throughput ≥ 50% of the null endpoint", known ? sprintf("%.0f%%", 100 * v) : "-", verdict(v >= 0.5, known))
+    goal("warm (" s ") throughput ≥ 50% of the null endpoint (first round)", known ? sprintf("%.0f%%", 100 * v) : "-", verdict(v >= 0.5, known))
   }
   k = "ours" SUBSEP "burst"
   known = (k in tput) && (("seed" SUBSEP "burst") in tput) && ok[k] && ok["seed", "burst"]
   v = known ? tput[k] / tput["seed", "burst"] : 0
-  goal("first burst after a fresh start ≥ 2× the seed recipe", known ? sprintf("%.2f×", v) : "-", verdict(v >= 2, known))
+  goal("first burst after a fresh start ≥ 2.5× the seed recipe", known ? sprintf("%.2f×", v) : "-", verdict(v >= 2.5, known))
   k = "ours" SUBSEP "steady"
   known = (k in tput) && ok[k]
-  goal("p99 ≤ 100 ms at a steady " ENVIRON["RATE"] " events/s", known ? p99[k] " ms (achieved " fmt(tput[k]) " events/s)" : "-", verdict(p99[k] + 0 <= 100, known))
+  goal("p99 ≤ 50 ms at a steady " ENVIRON["RATE"] " events/s", known ? p99[k] " ms (achieved " fmt(tput[k]) " events/s)" : "-", verdict(p99[k] + 0 <= 50, known))
   known = memn > 0 && mem[1] + mem[2] >= 100000
   goal("silo ≤ 1 GB RSS after 100,000 users and groups synced", memn ? fmt(mem[4]) " MB after " fmt(mem[1] + mem[2]) : "- (run with --memory)", verdict(mem[4] + 0 <= 1024, known))
   k = "ours" SUBSEP "burst"
   known = (k in tput) && ok[k] && ENVIRON["INITIAL_EVENTS"] >= 61000
-  goal("the 61,000-event initial sync under 30 s end to end (acknowledged = durable)", (k in dur) ? sprintf("%.1f s for %s events (cold); directory 2 (warm): %s s", dur[k], fmt(events[k]), (("ours" SUBSEP "second") in dur) ? sprintf("%.1f", dur["ours", "second"]) : "-") : "-", verdict(dur[k] + 0 < 30, known))
+  goal("the 61,000-event initial sync under 20 s end to end (acknowledged = durable)", (k in dur) ? sprintf("%.1f s for %s events (cold); directory 2 (warm): %s s", dur[k], fmt(events[k]), (("ours" SUBSEP "second") in dur) ? sprintf("%.1f", dur["ours", "second"]) : "-") : "-", verdict(dur[k] + 0 < 20, known))
   printf "\n  ]\n}\n" > json
 }
 function goal(name, measured, result) {

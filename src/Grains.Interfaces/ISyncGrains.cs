@@ -15,6 +15,9 @@ public interface IDirectoryGrain : IGrainWithStringKey
 
     /// <summary>What the directory's grain holds now (loading its index if it is not active).</summary>
     Task<DirectorySummary> SummaryAsync();
+
+    /// <summary>Rows changed behind the grain (a purge): it reads its index again before its next decision.</summary>
+    Task ReloadAsync();
 }
 
 /// <summary>Counts of a directory's live objects as its grain knows them.</summary>
@@ -73,7 +76,7 @@ public interface IMaintenanceGrain : IGrainWithIntegerKey
     /// <summary>Registers the hourly purge reminder (idempotent; every silo calls it at start).</summary>
     Task EnsureScheduledAsync();
 
-    /// <summary>Drops tombstones and event log entries older than the retention period now.</summary>
+    /// <summary>Drops tombstones, event log entries and pending objects older than the retention period now.</summary>
     Task PurgeAsync();
 }
 

@@ -38,6 +38,7 @@ public sealed partial class DirectoryGrain(
     private DirectoryIndex? _index;
     private Task<DirectoryIndex>? _loading;
     private TaskCompletionSource? _arrival;
+    private bool _reloadOwed;
     private long _epoch;
     private long _flushes;
     private IGrainTimer? _cleanup;
@@ -60,8 +61,15 @@ public sealed partial class DirectoryGrain(
 
     public async Task<DirectorySummary> SummaryAsync()
     {
+        if (_reloadOwed && _inFlight.Count == 0) (_index, _reloadOwed) = (null, false);
         var index = await IndexAsync();
         return new DirectorySummary(DirectoryId, index.IsShown, index.UserCount, index.GroupCount, index.MembershipCount, _epoch);
+    }
+
+    public Task ReloadAsync()
+    {
+        _reloadOwed = true;
+        return Task.CompletedTask;
     }
 
     public Task ReceiveReminder(string reminderName, TickStatus status)
@@ -107,6 +115,8 @@ public sealed partial class DirectoryGrain(
     /// <summary>Decides the batch's events in arrival order and sends their writes as one flush.</summary>
     private async Task<Flush> SendAsync(List<Submission> batch)
     {
+        // Not while a flush is in Postgres: the reload takes a new epoch, which would refuse that flush.
+        if (_reloadOwed && _inFlight.Count == 0) (_index, _reloadOwed) = (null, false);
         var index = await IndexAsync();
         var changes = new DirectoryChanges();
         var decided = new HashSet<string>(StringComparer.Ordinal);

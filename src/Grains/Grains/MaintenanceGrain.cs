@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 
 namespace DirectorySync.Grains;
 
-/// <summary>One per cluster: purges tombstones and event log entries past their retention, hourly, by reminder.</summary>
+/// <summary>One per cluster: purges tombstones, event log entries and pending objects past their retention, hourly, by reminder.</summary>
 public sealed partial class MaintenanceGrain(DirectoryStore store, ILogger<MaintenanceGrain> logger)
     : Grain, IMaintenanceGrain, IRemindable
 {
@@ -14,12 +14,21 @@ public sealed partial class MaintenanceGrain(DirectoryStore store, ILogger<Maint
 
     public async Task PurgeAsync()
     {
-        var (tombstones, events) = await store.PurgeAsync();
-        LogPurged(tombstones, events);
+        var purged = await store.PurgeAsync();
+        LogPurged(purged.Tombstones, purged.Events, purged.PendingLeft);
+        foreach (var (directoryId, count) in purged.PendingPurged)
+        {
+            LogPendingPurged(count, directoryId);
+            // Its grain still counts them as pending: it reads its index again before its next decision.
+            await GrainFactory.GetGrain<IDirectoryGrain>(directoryId).ReloadAsync();
+        }
     }
 
     public Task ReceiveReminder(string reminderName, TickStatus status) => PurgeAsync();
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Purged {Tombstones} tombstone(s) and {Events} event log entr(ies) past retention")]
-    private partial void LogPurged(int tombstones, int events);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Purged {Tombstones} tombstone(s) and {Events} event log entr(ies) past retention; {Pending} object(s) waiting in sync_pending")]
+    private partial void LogPurged(int tombstones, int events, int pending);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Gave up on {Count} object(s) of directory {DirectoryId} that waited in sync_pending past retention (their directory, user or group never came)")]
+    private partial void LogPendingPurged(int count, string directoryId);
 }

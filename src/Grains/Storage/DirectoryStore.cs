@@ -7,6 +7,9 @@ using NpgsqlTypes;
 
 namespace DirectorySync.Storage;
 
+/// <summary>What a purge removed; <see cref="PendingPurged"/> counts, per directory, the pending objects given up on.</summary>
+public sealed record PurgeResult(int Tombstones, int Events, IReadOnlyDictionary<string, int> PendingPurged, int PendingLeft);
+
 /// <summary>A directory's index as its grain loads it, with the epoch that fences its writes.</summary>
 public sealed record LoadedDirectory(DirectoryIndex Index, long Epoch, bool CleanupOwed);
 
@@ -282,19 +285,37 @@ public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions
     }
 
     /// <summary>
-    /// Drops tombstones and event log entries older than the retention period, except the tombstone of a directory
-    /// whose cleanup is still owed (the cleanup needs it to know what is older than the delete).
+    /// Drops what is older than the retention period: tombstones (except the tombstone of a directory whose cleanup is
+    /// still owed: the cleanup needs it to know what is older than the delete), event log entries, and objects that have
+    /// waited that long in sync_pending for a directory, user or group that never came.
     /// </summary>
-    public async Task<(int Tombstones, int Events)> PurgeAsync()
+    public async Task<PurgeResult> PurgeAsync()
     {
-        await using var batch = dataSource.CreateBatch();
-        batch.BatchCommands.Add(Command("""
+        await using var expired = dataSource.CreateBatch();
+        expired.BatchCommands.Add(Command("""
             DELETE FROM sync_tombstones t WHERE t.deleted_at < now() - $1
               AND NOT (t.object_kind = 'directory' AND EXISTS (SELECT 1 FROM directory_cleanups c WHERE c.workos_directory_id = t.object_id))
             """, _options.Retention));
-        batch.BatchCommands.Add(Command("DELETE FROM event_log WHERE received_at < now() - $1", _options.Retention));
-        await batch.ExecuteNonQueryAsync();
-        return (batch.BatchCommands[0].RecordsAffected, batch.BatchCommands[1].RecordsAffected);
+        expired.BatchCommands.Add(Command("DELETE FROM event_log WHERE received_at < now() - $1", _options.Retention));
+        await expired.ExecuteNonQueryAsync();
+
+        await using var pending = dataSource.CreateBatch();
+        pending.BatchCommands.Add(Command("""
+            WITH gone AS (DELETE FROM sync_pending WHERE pending_since < now() - $1 RETURNING directory_id)
+            SELECT directory_id, count(*)::int FROM gone GROUP BY directory_id
+            """, _options.Retention));
+        pending.BatchCommands.Add(Command("SELECT count(*)::int FROM sync_pending"));
+        var pendingPurged = new Dictionary<string, int>(StringComparer.Ordinal);
+        int pendingLeft;
+        await using (var reader = await pending.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync()) pendingPurged[reader.GetString(0)] = reader.GetInt32(1);
+            await reader.NextResultAsync();
+            await reader.ReadAsync();
+            pendingLeft = reader.GetInt32(0);
+        }
+        SyncMetrics.PendingObjects(pendingLeft, pendingPurged.Values.Sum());
+        return new PurgeResult(expired.BatchCommands[0].RecordsAffected, expired.BatchCommands[1].RecordsAffected, pendingPurged, pendingLeft);
     }
 
     private async Task<int> ExecuteAsync(string sql, params object[] values)

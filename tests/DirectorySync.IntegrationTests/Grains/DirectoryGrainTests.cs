@@ -318,12 +318,29 @@ public sealed class DirectoryGrainTests : IAsyncLifetime
         await using var dataSource = DirectoryStore.CreateDataSource(_retain.ConnectionString);
         var purger = new DirectoryStore(dataSource, Options.Create(new SyncOptions { Retention = TimeSpan.FromHours(1) }),
             NullLogger<DirectoryStore>.Instance);
-        var (tombstones, events) = await purger.PurgeAsync();
+        var purged = await purger.PurgeAsync();
 
-        Assert.Equal(1, tombstones);
-        Assert.Equal(2, events);
+        Assert.Equal(1, purged.Tombstones);
+        Assert.Equal(2, purged.Events);
         Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM sync_tombstones WHERE object_id = 'u2'"));
         Assert.Equal(0L, await ScalarAsync("SELECT count(*) FROM sync_tombstones WHERE object_id = 'u1'"));
+    }
+
+    [Fact]
+    public async Task Objects_pending_past_retention_are_given_up_and_their_directory_forgets_them()
+    {
+        var store = Cluster();
+        // The directory never arrives: its user waits in sync_pending, and the grain counts it as pending.
+        await ApplyAsync(store, UserCreated("uQ", "dQ", 2), UserCreated("uQ2", "dQ", 3));
+        await ScalarAsync("UPDATE sync_pending SET pending_since = now() - interval '40 days' WHERE object_id = 'uQ'");
+
+        await store.Grains.GetGrain<IMaintenanceGrain>(0).PurgeAsync();
+
+        Assert.Equal(0L, await ScalarAsync("SELECT count(*) FROM sync_pending WHERE object_id = 'uQ'"));
+        Assert.Equal(1, (await store.Directory("dQ").SummaryAsync()).Users);
+        await ApplyAsync(store, Activated("dQ", 1));
+        Assert.Equal(["uQ2:uQ2@example.com:active"], (await MirrorOf("dQ")).Users);
+        Assert.Equal(1, (await store.Directory("dQ").SummaryAsync()).Users);
     }
 
     [Fact]
