@@ -16,8 +16,8 @@ function fmt(n,    out) {  # thousands separators (mawk has no %\047d)
 }
 function verdict(ok, known) { return !known ? "not measured" : (ok ? "MET" : "NOT MET") }
 BEGIN {
-  order["burst"] = 1; order["churn"] = 2; order["second"] = 3; order["steady"] = 4; order["memory"] = 5; order["soak"] = 6
-  label["burst"] = "burst (cold)"; label["churn"] = "churn (warm)"; label["second"] = "second (warm)"
+  order["burst"] = 1; order["churn"] = 2; order["second"] = 3; order["pair"] = 4; order["steady"] = 5; order["memory"] = 6; order["soak"] = 7
+  label["burst"] = "burst (cold)"; label["churn"] = "churn (warm)"; label["second"] = "second (warm)"; label["pair"] = "pair (warm, 2 directories)"
   label["steady"] = "steady " ENVIRON["RATE"] "/s"; label["memory"] = "memory sync"
   label["soak"] = "soak " ENVIRON["SOAK_RATE"] "/s, " ENVIRON["SOAK_MINUTES"] " min"
 }
@@ -40,6 +40,7 @@ END {
   printf "  - **burst (cold)**: directory 1 initial sync, %s events (%s users, %s groups, %s memberships per user), sent as soon as the freshly started processes report ready\n", fmt(ENVIRON["INITIAL_EVENTS"]), fmt(ENVIRON["USERS"]), fmt(ENVIRON["GROUPS_"]), ENVIRON["MEMBERSHIPS"]
   printf "  - **churn (warm)**: directory 1, %s day-to-day changes, right after\n", fmt(ENVIRON["CHURN"])
   printf "  - **second (warm)**: directory 2 initial sync, another %s events, to the same processes\n", fmt(ENVIRON["INITIAL_EVENTS"])
+  print "  - **pair (warm)**: directories 4 and 5, the same size as directory 2 each, their initial syncs interleaved: two directories at once"
   printf "  - **steady**: directory 3 (%s users, %s groups, %s changes), request starts paced at %s events/s; p99 is the latency goal\n", fmt(ENVIRON["STEADY_USERS"]), fmt(ENVIRON["STEADY_GROUPS"]), fmt(ENVIRON["STEADY_USERS"]), fmt(ENVIRON["RATE"])
   print "- **warm** = the same processes, not restarted, right after they handled the burst: JIT tiered up, thread pool, connection pools and caches grown."
   print "- targets: **ours** = one silo + the gateway (Release DLLs, default settings; the goals are judged on it); **insilo** = the deployment option Webhooks__ServeInSilo=true: one silo serving the webhook itself, no gateway process and no Orleans client hop; **seed** = the seed recipe (node server.js); **null** = our gateway with Webhooks__NullEndpoint=true (verifies the signature, answers 200; a silo runs beside it because the gateway only serves once its Orleans client is connected)."
@@ -127,6 +128,9 @@ END {
     v = known ? tput[k] / tput["null", s] : 0
     goal("warm (" s ") throughput ≥ 50% of the null endpoint (first round)", known ? sprintf("%.0f%%", 100 * v) : "-", verdict(v >= 0.5, known))
   }
+  k = "ours" SUBSEP "pair"
+  known = (k in tput) && (("ours" SUBSEP "second") in tput) && ok[k] && ok["ours", "second"]
+  goal("two directories at once: more total throughput than one", known ? fmt(tput[k]) " events/s vs " fmt(tput["ours", "second"]) " (second)" : "-", verdict(tput[k] > tput["ours", "second"], known))
   k = "ours" SUBSEP "burst"
   known = (k in tput) && (("seed" SUBSEP "burst") in tput) && ok[k] && ok["seed", "burst"]
   v = known ? tput[k] / tput["seed", "burst"] : 0

@@ -20,7 +20,8 @@ scripts/benchmark.sh [options]
   --steady-users N        users of the steady stage's directory 3 (groups N/10, churn N; default 2500)
   --targets LIST          comma-separated from ours,insilo,seed,null (default all four, run in that order); none:
                           only the memory and soak stages
-  --stages LIST           comma-separated from burst,churn,second,steady (default all; churn needs burst)
+  --stages LIST           comma-separated from burst,churn,second,pair,steady (default all; churn needs burst);
+                          pair: directories 4 and 5 initial syncs at once, interleaved (two grains side by side)
   --memory                also run the memory stage: a fresh silo syncs --memory-users + --memory-groups
   --memory-users N        (default 90000)
   --memory-groups N       (default 10000)
@@ -41,7 +42,7 @@ USAGE
 
 # ---- Options --------------------------------------------------------------------------------------------------------
 USERS=10000 GROUPS_=1000 MEMBERSHIPS=5 CHURN=10000 CONCURRENCY=32 RATE=1000 STEADY_USERS=2500
-TARGETS=ours,insilo,seed,null STAGES=burst,churn,second,steady MEMORY=0 BUILD=1 QUICK=0
+TARGETS=ours,insilo,seed,null STAGES=burst,churn,second,pair,steady MEMORY=0 BUILD=1 QUICK=0
 MEMORY_USERS=90000 MEMORY_GROUPS=10000 MEMORY_MEMBERSHIPS=1 SOAK_MINUTES=0 SOAK_RATE=500
 OUT=.local/benchmark SEED_RECIPE="" PROFILE=0
 need_number() { [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "$1 needs a whole number, not '${2:-}'" >&2; exit 2; }; }
@@ -74,7 +75,7 @@ while [ $# -gt 0 ]; do
 done
 has() { [[ ",$1," == *",$2,"* ]]; }
 for t in ${TARGETS//,/ }; do case $t in ours|insilo|seed|null|none) ;; *) echo "unknown target $t" >&2; exit 2 ;; esac; done
-for s in ${STAGES//,/ }; do case $s in burst|churn|second|steady) ;; *) echo "unknown stage $s" >&2; exit 2 ;; esac; done
+for s in ${STAGES//,/ }; do case $s in burst|churn|second|pair|steady) ;; *) echo "unknown stage $s" >&2; exit 2 ;; esac; done
 if has "$STAGES" churn && ! has "$STAGES" burst; then echo "--stages: churn follows burst (directory 1 must exist)" >&2; exit 2; fi
 [ "$RATE" -ge 1 ] && [ "$CONCURRENCY" -ge 1 ] && [ "$SOAK_RATE" -ge 1 ] || { echo "--rate, --soak-rate and --concurrency must be at least 1" >&2; exit 2; }
 
@@ -249,6 +250,7 @@ history_args() {  # DIRECTORY -> the simulate options that generate its history
     1) echo "--seed 42 --users $USERS --groups $GROUPS_ --memberships-per-user $MEMBERSHIPS --churn $CHURN --start ${START_DAY}T09:00:00Z" ;;
     1-initial) echo "--seed 42 --users $USERS --groups $GROUPS_ --memberships-per-user $MEMBERSHIPS --churn 0 --start ${START_DAY}T09:00:00Z" ;;
     2) echo "--seed 43 --users $USERS --groups $GROUPS_ --memberships-per-user $MEMBERSHIPS --churn 0 --start 2026-11-03T09:00:00Z" ;;
+    pair) echo "--seed 47 --directories 2 --users $USERS --groups $GROUPS_ --memberships-per-user $MEMBERSHIPS --churn 0 --start 2026-11-07T09:00:00Z" ;;
     3) echo "--seed 44 --users $STEADY_USERS --groups $STEADY_GROUPS --memberships-per-user $MEMBERSHIPS --churn $STEADY_USERS --start 2026-11-04T09:00:00Z" ;;
     soak) echo "--seed 46 --directories $SOAK_DIRECTORIES --users 5000 --groups 500 --memberships-per-user 2 --churn 10000 --start 2026-11-06T09:00:00Z" ;;
     memory) echo "--seed 45 --users $MEMORY_USERS --groups $MEMORY_GROUPS --memberships-per-user $MEMORY_MEMBERSHIPS --churn 0 --start 2026-11-05T09:00:00Z" ;;
@@ -263,6 +265,8 @@ generate_streams() {
   [ "$(wc -l <"$STREAMS/churn.jsonl")" -eq "$CHURN" ] || { echo "directory 1 did not split into $INITIAL_EVENTS + $CHURN events" >&2; exit 1; }
   # shellcheck disable=SC2046
   sim simulate $(history_args 2) --out "$STREAMS/second.jsonl" >"$LOGS/generate-2.out"
+  # shellcheck disable=SC2046
+  sim simulate $(history_args pair) --out "$STREAMS/pair.jsonl" >"$LOGS/generate-pair.out"
   # shellcheck disable=SC2046
   sim simulate $(history_args 3) --out "$STREAMS/steady.jsonl" >"$LOGS/generate-3.out"
   rm -f "$STREAMS/dir1.jsonl"
@@ -482,6 +486,7 @@ run_target() {
   has "$STAGES" burst && run_stage "$current" burst "$url"
   has "$STAGES" churn && run_stage "$current" churn "$url"
   has "$STAGES" second && run_stage "$current" second "$url"
+  has "$STAGES" pair && run_stage "$current" pair "$url"
   has "$STAGES" steady && run_stage "$current" steady "$url" --rate "$RATE"
   record_processes "$current"
   if [ "$current" != null ]; then
@@ -492,6 +497,7 @@ run_target() {
       else verify_directory "$current" "directory 1" 1-initial "$database" $columns; fi
     fi
     has "$STAGES" second && verify_directory "$current" "directory 2" 2 "$database" $columns
+    has "$STAGES" pair && verify_directory "$current" "directories 4 and 5" pair "$database" $columns
     has "$STAGES" steady && verify_directory "$current" "directory 3" 3 "$database" $columns
   fi
   stop_all
