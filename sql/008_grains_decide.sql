@@ -28,6 +28,8 @@ DROP TYPE sync_directory_row;
 
 -- Memberships are named by their two ids in their own columns; object_id only makes the primary key unique, in a
 -- form no pair of ids can collide in (DirectorySync.MembershipKey: the group id's length, ':', group id, '/', user id).
+-- Existing keys are rewritten assuming ids with one '/' between them and no character above U+FFFF (length() counts
+-- code points, the service UTF-16 units): WorkOS ids are ASCII. A key that does not match expires with its retention.
 ALTER TABLE sync_tombstones ADD COLUMN user_id text, ADD COLUMN group_id text;
 UPDATE sync_tombstones
 SET group_id = split_part(object_id, '/', 1), user_id = substr(object_id, strpos(object_id, '/') + 1)
@@ -65,8 +67,8 @@ BEGIN
 END
 $$;
 
--- An object belongs to one directory: a flush naming a user or group that another directory holds (in the mirror or
--- pending) is refused as a check violation, so the grain dead-letters the event that named it. Only the ids a
+-- An object belongs to one directory: a flush naming a user or group that another directory holds (in the mirror,
+-- pending, or deleted there) is refused as a check violation, so the grain dead-letters the event that named it. Only the ids a
 -- directory's index had never seen are checked.
 CREATE FUNCTION sync_refuse_foreign(directory text, user_ids text[], group_ids text[]) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -88,6 +90,11 @@ BEGIN
         FROM sync_pending p
         WHERE ((p.object_kind = 'user' AND p.object_id = ANY (user_ids)) OR (p.object_kind = 'group' AND p.object_id = ANY (group_ids)))
           AND p.directory_id <> directory
+        UNION ALL
+        SELECT t.object_kind, t.object_id, t.directory_id
+        FROM sync_tombstones t
+        WHERE ((t.object_kind = 'user' AND t.object_id = ANY (user_ids)) OR (t.object_kind = 'group' AND t.object_id = ANY (group_ids)))
+          AND t.directory_id <> directory
         LIMIT 1) AS x;
     IF FOUND THEN
         RAISE EXCEPTION '% % belongs to directory %, not %', found_kind, found_id, owner_directory, directory USING ERRCODE = 'check_violation';

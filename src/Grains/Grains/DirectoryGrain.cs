@@ -11,7 +11,7 @@ namespace DirectorySync.Grains;
 
 /// <summary>
 /// A directory and everything in it. Events queue as they arrive; a flush takes every event waiting, decides each
-/// against the index (<see cref="DirectoryIndex"/>, loaded once at activation), and writes the decisions in one
+/// against the index (<see cref="DirectoryIndex"/>, loaded at activation and after a failure), and writes the decisions in one
 /// transaction (group commit). The next flush is decided and sent while one commits. A caller is answered when the
 /// flush holding its event has committed.
 /// </summary>
@@ -39,6 +39,8 @@ public sealed partial class DirectoryGrain(
     private Task<DirectoryIndex>? _loading;
     private TaskCompletionSource? _arrival;
     private bool _reloadOwed;
+    private bool _fenced;
+    private Flush? _finishing;
     private long _epoch;
     private long _flushes;
     private IGrainTimer? _cleanup;
@@ -48,7 +50,10 @@ public sealed partial class DirectoryGrain(
 
     public Task<ApplyOutcome> ApplyAsync(SyncEvent syncEvent)
     {
-        if (_inFlight.TryPeek(out var oldest) && Stopwatch.GetElapsedTime(oldest.Started) > _options.FlushStallLimit)
+        if (_fenced)
+            throw new EventNotAcceptedException($"Directory {DirectoryId}: this activation was replaced by a newer one; try again.");
+        if ((_finishing ?? (_inFlight.TryPeek(out var next) ? next : null)) is { } oldest
+            && Stopwatch.GetElapsedTime(oldest.Started) > _options.FlushStallLimit)
             throw new EventNotAcceptedException($"Directory {DirectoryId}: Postgres has not committed a flush for {_options.FlushStallLimit}; try again later.");
         if (!queued.TryAdd())
             throw new EventNotAcceptedException($"The silo has {queued.Limit} events waiting to be written; try again later.");
@@ -61,7 +66,10 @@ public sealed partial class DirectoryGrain(
 
     public async Task<DirectorySummary> SummaryAsync()
     {
-        if (_reloadOwed && _inFlight.Count == 0) (_index, _reloadOwed) = (null, false);
+        if (_fenced) throw new EventNotAcceptedException($"Directory {DirectoryId}: this activation was replaced by a newer one; try again.");
+        // Loading takes a new epoch, which would refuse a flush in Postgres: wait for the pipeline to empty first.
+        while (_flushing is { IsCompleted: false } flushing) await flushing;
+        if (_reloadOwed) (_index, _reloadOwed) = (null, false);
         var index = await IndexAsync();
         return new DirectorySummary(DirectoryId, index.IsShown, index.UserCount, index.GroupCount, index.MembershipCount, _epoch);
     }
@@ -82,8 +90,9 @@ public sealed partial class DirectoryGrain(
     {
         while (_queue.Count > 0 || _inFlight.Count > 0)
         {
-            // Decide the next batch while the one before it commits: the fence keeps their commits in order.
-            while (_queue.Count > 0 && _inFlight.Count < MaxFlushesInFlight)
+            // Decide the next batch while the one before it commits: the fence keeps their commits in order. A reload
+            // (a new epoch) waits until nothing is in Postgres, or it would refuse the flush there.
+            while (_queue.Count > 0 && _inFlight.Count < MaxFlushesInFlight && (_inFlight.Count == 0 || (_index is not null && !_reloadOwed)))
             {
                 var batch = _queue;
                 _queue = [];
@@ -108,14 +117,16 @@ public sealed partial class DirectoryGrain(
                 if (!oldest.Commit.IsCompleted) continue;
             }
             _inFlight.Dequeue();
+            _finishing = oldest;
             await FinishAsync(oldest);
+            _finishing = null;
         }
     }
 
     /// <summary>Decides the batch's events in arrival order and sends their writes as one flush.</summary>
     private async Task<Flush> SendAsync(List<Submission> batch)
     {
-        // Not while a flush is in Postgres: the reload takes a new epoch, which would refuse that flush.
+        if (_fenced) throw new EventNotAcceptedException($"Directory {DirectoryId}: this activation was replaced by a newer one; try again.");
         if (_reloadOwed && _inFlight.Count == 0) (_index, _reloadOwed) = (null, false);
         var index = await IndexAsync();
         var changes = new DirectoryChanges();
@@ -126,10 +137,11 @@ public sealed partial class DirectoryGrain(
             var e = batch[i].Event;
             outcomes[i] = decided.Add(e.EventId) ? index.Apply(e, changes) : ApplyOutcome.Duplicate;
         }
+        // Its place in the epoch's order is taken with the decisions, before anything else can run.
+        var flush = new Flush(batch, outcomes, changes, _epoch, _flushes++, Stopwatch.GetTimestamp());
         // Registered before the delete is durable, so the cleanup it owes is finished whatever crashes next.
         if (changes.DirectoryDelete is not null)
             await this.RegisterOrUpdateReminder(CleanupReminder, _options.CleanupRetryPeriod, _options.CleanupRetryPeriod);
-        var flush = new Flush(batch, outcomes, changes, _epoch, _flushes++, Stopwatch.GetTimestamp());
         flush.Commit = store.FlushAsync(DirectoryId, flush.Epoch, flush.Sequence, changes);
         return flush;
     }
@@ -161,7 +173,11 @@ public sealed partial class DirectoryGrain(
         }
         if (failure is DirectoryFencedException)
         {
+            // Another activation owns the directory now: this one must not load (that would fence the other) or write.
             LogFenced(DirectoryId, flush.Epoch);
+            _fenced = true;
+            Fail(_queue, failure);
+            _queue = [];
             this.DeactivateOnIdle();
         }
         else LogFlushFailed(failure, DirectoryId, flush.Batch.Count);
@@ -254,18 +270,26 @@ public sealed partial class DirectoryGrain(
 
     private void Complete(Submission submission, ApplyOutcome outcome, bool counted = true)
     {
+        if (!submission.Completion.TrySetResult(outcome)) return;
         queued.Remove();
         if (counted) SyncMetrics.Count(outcome);
-        submission.Completion.TrySetResult(outcome);
     }
 
     private void Fail(List<Submission> batch, Exception e)
     {
         foreach (var submission in batch)
         {
-            queued.Remove();
-            submission.Completion.TrySetException(e);
+            if (submission.Completion.TrySetException(e)) queued.Remove();
         }
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // Whatever is still waiting will not be written by this activation: its callers hear so (503, WorkOS retries).
+        var unwritten = new EventNotAcceptedException($"Directory {DirectoryId}: its activation is going away ({reason.ReasonCode}); try again.");
+        Fail(_queue, unwritten);
+        foreach (var flush in _inFlight) Fail(flush.Batch, unwritten);
+        return Task.CompletedTask;
     }
 
     /// <summary>

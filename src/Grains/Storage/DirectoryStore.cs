@@ -23,8 +23,9 @@ public sealed class FlushOutOfOrderException(string directoryId, Exception inner
 
 /// <summary>
 /// Persists what directory grains decide, and loads what they decided before. Every statement is plain SQL; the only
-/// checks in SQL are guards: a write never puts an older version over a newer one, never moves a row to another
-/// directory, and a flush from a fenced-out activation is refused (sync_fence). One round trip per flush: Npgsql sends
+/// checks in SQL are guards: a write never puts an older version over a newer one, never moves a row (or a tombstone)
+/// to another directory, a flush naming another directory's object is refused (sync_refuse_foreign), and so is a flush
+/// from a fenced-out activation (sync_fence). One round trip per flush: Npgsql sends
 /// a batch as one implicit transaction, committed when its last statement succeeds.
 /// </summary>
 public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions<SyncOptions> options, ILogger<DirectoryStore> logger)
@@ -158,9 +159,11 @@ public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions
         // Rows leave the mirror before rows enter it, and users and groups enter before the memberships that need them.
         var memberships = changes.Memberships.ToLookup(m => m.Target);
         AddMembershipRemovals(commands, directoryId, memberships[Placement.Absent].Concat(memberships[Placement.Pending]), fromMirror: true);
+        var objectWrites = ObjectTables.ToDictionary(t => t.Kind,
+            t => (t.Kind == ObjectKind.User ? changes.Users : changes.Groups).ToLookup(w => (w.Target, w.Content is not null)));
         foreach (var table in ObjectTables)
         {
-            var writes = (table.Kind == ObjectKind.User ? changes.Users : changes.Groups).ToLookup(w => (w.Target, w.Content is not null));
+            var writes = objectWrites[table.Kind];
             var absent = writes[(Placement.Absent, false)].ToList();
             AddRemovals(commands, table.MirrorDelete, directoryId, absent);
             AddRemovals(commands, PendingDelete(table.Kind), directoryId, absent);
@@ -174,7 +177,7 @@ public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions
         }
         foreach (var table in ObjectTables)
         {
-            var writes = (table.Kind == ObjectKind.User ? changes.Users : changes.Groups).ToLookup(w => (w.Target, w.Content is not null));
+            var writes = objectWrites[table.Kind];
             if (writes[(Placement.Shown, true)].ToList() is { Count: > 0 } shown)
             {
                 commands.Add(Command(table.Upsert, directoryId, table.Rows(_rows, shown)));
@@ -229,7 +232,8 @@ public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions
 
     /// <summary>
     /// Removes one chunk of a deleted directory's rows older than its delete; true once nothing is left. Rows newer than
-    /// the delete were already moved where they belong when the delete was decided, so the guard is all this needs.
+    /// the delete were moved where they belong by the delete's own flush (the index re-places everything then), so the
+    /// version guard is all this needs.
     /// </summary>
     public async Task<bool> CleanupDirectoryStepAsync(string directoryId)
     {
@@ -460,9 +464,10 @@ public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions
         SELECT r.id, r.kind, $1, r.group_id, r.user_id, r.at, r.ev
         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[]) AS r (id, kind, group_id, user_id, at, ev)
         ON CONFLICT (object_id, object_kind) DO UPDATE
-            SET directory_id = excluded.directory_id, group_id = excluded.group_id, user_id = excluded.user_id,
+            SET group_id = excluded.group_id, user_id = excluded.user_id,
                 version_at = excluded.version_at, version_event_id = excluded.version_event_id, deleted_at = now()
-            WHERE sync_newer(excluded.version_at, excluded.version_event_id, t.version_at, t.version_event_id)
+            WHERE t.directory_id = excluded.directory_id
+              AND sync_newer(excluded.version_at, excluded.version_event_id, t.version_at, t.version_event_id)
         """;
 
     private static string PendingDelete(ObjectKind kind) => $"""

@@ -21,8 +21,8 @@ public sealed record LoggedEvent(SyncEvent Event, ApplyOutcome Outcome);
 
 /// <summary>
 /// The writes a directory's decisions owe Postgres since its last flush, one final write per object: an object that
-/// moves several times before a flush is written once, where it ended. The store turns them into one statement per
-/// kind, in an order that keeps parents before children.
+/// moves several times before a flush is written once, where it ended. The store turns them into a few statements
+/// per kind (each for a whole flush), in an order that keeps parents before children.
 /// </summary>
 public sealed class DirectoryChanges
 {
@@ -51,9 +51,6 @@ public sealed class DirectoryChanges
     public IEnumerable<ObjectWrite> Groups => _groups.Values;
     public IEnumerable<MembershipWrite> Memberships => _memberships.Values;
     public IEnumerable<TombstoneWrite> Tombstones => _tombstones.Values;
-
-    public bool IsEmpty => Events.Count == 0 && Directory is null && DirectoryDelete is null && _users.Count == 0
-        && _groups.Count == 0 && _memberships.Count == 0 && _tombstones.Count == 0;
 
     internal void WriteDirectory(SyncEvent e) => Directory = e;
 

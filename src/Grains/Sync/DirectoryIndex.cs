@@ -7,7 +7,8 @@ namespace DirectorySync.Sync;
 /// What a directory's grain knows of every object in its directory: per user, group and membership the version of its
 /// live row, of its newest delete, and where its row is (<see cref="Placement"/>). It decides each event with
 /// <see cref="SyncRules"/> against that, updates itself, and records the writes the decision owes Postgres in a
-/// <see cref="DirectoryChanges"/>. Nothing here reads Postgres: the index is loaded once, when the grain activates.
+/// <see cref="DirectoryChanges"/>. Nothing here reads Postgres: the grain loads the index when it activates (and again
+/// after a failed flush or a purge).
 /// </summary>
 /// <remarks>
 /// The one rule that spans objects: a row is shown in the mirror tables only while what it belongs to is shown (a user
@@ -27,8 +28,6 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
 
     /// <summary>A directory is shown while it has a row newer than its newest delete.</summary>
     public bool IsShown => _live is { } live && (_tombstone is not { } deleted || live > deleted);
-
-    public bool IsDeleted => _tombstone is not null && !IsShown;
 
     public int UserCount => _users.Values.Count(u => u.Live is not null);
     public int GroupCount => _groups.Values.Count(g => g.Live is not null);
@@ -72,7 +71,9 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
             default:
                 return ApplyOutcome.Stale;
         }
-        if (IsShown == wasShown) return ApplyOutcome.Applied;
+        // A delete re-places even when the directory stays shown (a newer activation came first): a membership newer
+        // than the delete whose user or group it removed must leave the mirror before the cleanup cascades it away.
+        if (IsShown == wasShown && changes.DirectoryDelete is null) return ApplyOutcome.Applied;
         foreach (var (id, user) in _users) Place(ObjectKind.User, id, user, changes);
         foreach (var (id, group) in _groups) Place(ObjectKind.Group, id, group, changes);
         foreach (var link in Links) Place(link, changes);
@@ -106,11 +107,9 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
         var member = members.GetValueOrDefault(id);
         var decision = SyncRules.Decide(e, version, new ObjectState(member?.Live, member?.Tombstone), _tombstone, policy);
         if (decision == Decision.Stale) return ApplyOutcome.Stale;
-        if (member is null)
-        {
-            members[id] = member = new Member(id);
-            changes.Introduce(kind, id);
-        }
+        if (member is null) members[id] = member = new Member(id);
+        // Not live here (new, or known only by a tombstone or a membership): another directory may hold it.
+        if (member.Live is null) changes.Introduce(kind, id);
 
         if (decision == Decision.Upsert)
         {
@@ -150,8 +149,8 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
         EventVersion?[] parentDeletes = [_tombstone, user?.Tombstone, group?.Tombstone];
         var decision = SyncRules.Decide(e, version, new ObjectState(link?.Live, link?.Tombstone), parentDeletes.Max(), policy);
         if (decision == Decision.Stale) return ApplyOutcome.Stale;
-        if (user is null) changes.Introduce(ObjectKind.User, m.UserId);
-        if (group is null) changes.Introduce(ObjectKind.Group, m.GroupId);
+        if (user?.Live is null) changes.Introduce(ObjectKind.User, m.UserId);
+        if (group?.Live is null) changes.Introduce(ObjectKind.Group, m.GroupId);
         link ??= AddLink(m.GroupId, m.UserId);
 
         if (decision == Decision.Upsert)

@@ -73,5 +73,6 @@ public sealed class BackpressureTests(ITestOutputHelper output)
         await reader.OpenAsync();
         await using var count = new NpgsqlCommand("SELECT count(*) FROM directory_users WHERE workos_user_id LIKE 'user_bp%'", reader);
         Assert.Equal((long)sent, (long)(await count.ExecuteScalarAsync())!);
+        Assert.Equal(0, queued.Count);
     }
 }

@@ -55,6 +55,21 @@ public sealed class SecretsInLogsTests : IAsyncLifetime
         WebhookSignature.Sign(secret, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), Encoding.UTF8.GetBytes(body));
 
     [Fact]
+    public async Task A_signed_body_too_large_to_keep_is_logged_with_its_size_and_signature_time()
+    {
+        var huge = UserCreated("event_big", "directory_big", new string('x', 70_000));
+        var signedAt = DateTimeOffset.UtcNow;
+        var signature = WebhookSignature.Sign(SyncSystem.Secret, signedAt.ToUnixTimeMilliseconds(), Encoding.UTF8.GetBytes(huge));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, await PostAsync(huge, signature));
+
+        var size = Encoding.UTF8.GetByteCount(huge);
+        var line = Assert.Single(_logs.Entries, e => e.Contains("refused (413"));
+        Assert.Contains($"Webhook of {size} bytes", line);
+        Assert.Contains(DateTimeOffset.FromUnixTimeMilliseconds(signedAt.ToUnixTimeMilliseconds()).ToString("O"), line);
+    }
+
+    [Fact]
     public async Task Neither_the_secret_nor_a_body_appears_in_any_log_or_the_secret_in_any_answer()
     {
         const string secret = SyncSystem.Secret;

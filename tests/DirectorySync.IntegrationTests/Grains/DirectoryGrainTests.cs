@@ -143,6 +143,24 @@ public sealed class DirectoryGrainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_directory_delete_older_than_a_reactivation_parks_memberships_newer_than_it()
+    {
+        var store = Cluster();
+        // In order: the delete (2) removes u1 and g1; the membership (3) waits for them; they come back at 5 and 6.
+        await ApplyAsync(store, Activated("dZ", 0), UserCreated("u1", "dZ", 1), GroupCreated("g1", "dZ", 1),
+            Added("g1", "u1", "dZ", 3), Activated("dZ", 4), DirectoryDeleted("dZ", 2));
+        Assert.Equal(0L, await ScalarAsync("SELECT count(*) FROM directory_group_memberships"));
+        Assert.Equal(1, (await store.Directory("dZ").SummaryAsync()).Memberships);
+
+        await store.Cluster.DeactivateAsync(store.Directory("dZ"));
+        await ApplyAsync(store, UserCreated("u1", "dZ", 5), GroupCreated("g1", "dZ", 6));
+
+        var mirror = await MirrorOf("dZ");
+        Assert.Equal(["dZ:active"], mirror.Directories);
+        Assert.Equal(["g1/u1"], mirror.Memberships);
+    }
+
+    [Fact]
     public async Task Inactive_user_is_kept_with_its_state_under_retain()
     {
         var store = Cluster(InactiveUsersPolicy.Retain);
@@ -294,6 +312,17 @@ public sealed class DirectoryGrainTests : IAsyncLifetime
         Assert.Equal("applied", await ScalarAsync($"SELECT outcome FROM event_log WHERE event_id = '{created.EventId}'"));
         Assert.Equal("dead_letter:the reason it could not be applied then", await ScalarAsync(
             $"SELECT string_agg((a ->> 'outcome') || ':' || (a ->> 'reason'), ',') FROM event_log, jsonb_array_elements(earlier_attempts) a WHERE event_id = '{created.EventId}'"));
+    }
+
+    [Fact]
+    public async Task Ids_with_slashes_name_different_memberships()
+    {
+        var store = Cluster();
+        // As "group/user", (g/x, u) and (g, x/u) were one key: the removal of one made the other's addition stale.
+        await ApplyAsync(store, Activated("dS", 1), GroupCreated("g", "dS", 2), GroupCreated("g/x", "dS", 2),
+            UserCreated("u", "dS", 2), UserCreated("x/u", "dS", 2), Removed("g", "x/u", "dS", 9));
+        Assert.Equal([ApplyOutcome.Applied], await ApplyAsync(store, Added("g/x", "u", "dS", 5)));
+        Assert.Equal(["g/x/u"], (await MirrorOf("dS")).Memberships);
     }
 
     [Fact]
