@@ -21,7 +21,8 @@ scripts/benchmark.sh [options]
   --targets LIST          comma-separated from ours,insilo,seed,null (default all four, run in that order); none:
                           only the memory and soak stages
   --stages LIST           comma-separated from burst,churn,second,pair,steady (default all; churn needs burst);
-                          pair: directories 4 and 5 initial syncs at once, interleaved (two grains side by side)
+                          pair: directories 4 and 5 initial syncs at once, interleaved, twice the requests in
+                          flight (each directory as many as one alone has)
   --memory                also run the memory stage: a fresh silo syncs --memory-users + --memory-groups
   --memory-users N        (default 90000)
   --memory-groups N       (default 10000)
@@ -486,7 +487,8 @@ run_target() {
   has "$STAGES" burst && run_stage "$current" burst "$url"
   has "$STAGES" churn && run_stage "$current" churn "$url"
   has "$STAGES" second && run_stage "$current" second "$url"
-  has "$STAGES" pair && run_stage "$current" pair "$url"
+  # Each directory with as many requests in flight as one directory alone has: WorkOS sends each its own stream.
+  has "$STAGES" pair && run_stage "$current" pair "$url" --concurrency $(( CONCURRENCY * 2 ))
   has "$STAGES" steady && run_stage "$current" steady "$url" --rate "$RATE"
   record_processes "$current"
   if [ "$current" != null ]; then
