@@ -50,8 +50,7 @@ public sealed partial class DirectoryGrain(
 
     public Task<ApplyOutcome> ApplyAsync(SyncEvent syncEvent)
     {
-        if (_fenced)
-            throw new EventNotAcceptedException($"Directory {DirectoryId}: this activation was replaced by a newer one; try again.");
+        if (_fenced) throw Replaced();
         if ((_finishing ?? (_inFlight.TryPeek(out var next) ? next : null)) is { } oldest
             && Stopwatch.GetElapsedTime(oldest.Started) > _options.FlushStallLimit)
             throw new EventNotAcceptedException($"Directory {DirectoryId}: Postgres has not committed a flush for {_options.FlushStallLimit}; try again later.");
@@ -66,7 +65,7 @@ public sealed partial class DirectoryGrain(
 
     public async Task<DirectorySummary> SummaryAsync()
     {
-        if (_fenced) throw new EventNotAcceptedException($"Directory {DirectoryId}: this activation was replaced by a newer one; try again.");
+        if (_fenced) throw Replaced();
         // Loading takes a new epoch, which would refuse a flush in Postgres: wait for the pipeline to empty first.
         while (_flushing is { IsCompleted: false } flushing) await flushing;
         if (_reloadOwed) (_index, _reloadOwed) = (null, false);
@@ -126,7 +125,7 @@ public sealed partial class DirectoryGrain(
     /// <summary>Decides the batch's events in arrival order and sends their writes as one flush.</summary>
     private async Task<Flush> SendAsync(List<Submission> batch)
     {
-        if (_fenced) throw new EventNotAcceptedException($"Directory {DirectoryId}: this activation was replaced by a newer one; try again.");
+        if (_fenced) throw Replaced();
         if (_reloadOwed && _inFlight.Count == 0) (_index, _reloadOwed) = (null, false);
         var index = await IndexAsync();
         var changes = new DirectoryChanges();
@@ -267,6 +266,9 @@ public sealed partial class DirectoryGrain(
         if (loaded.CleanupOwed) StartCleanup();
         return loaded.Index;
     }
+
+    private EventNotAcceptedException Replaced() =>
+        new EventNotAcceptedException($"Directory {DirectoryId}: this activation was replaced by a newer one; try again.");
 
     private void Complete(Submission submission, ApplyOutcome outcome, bool counted = true)
     {

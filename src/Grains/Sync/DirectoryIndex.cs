@@ -256,20 +256,25 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
     public void RestoreMembershipTombstone(string groupId, string userId, EventVersion version) =>
         LinkOf(groupId, userId).Tombstone = version;
 
-    /// <summary>A user or group: its live version, newest delete, where its row is, and its memberships.</summary>
-    private sealed class Member(string id)
+    /// <summary>What the index knows of one object: its live version, its newest delete, and where its row is.</summary>
+    private abstract class Tracked
     {
         private Stamp _live;
         private StampBox? _tombstone;
-        private List<Link>? _links;
-
-        public string Id { get; } = id;
 
         public EventVersion? Live { get => _live.Version; set => _live = Stamp.Of(value); }
 
         public EventVersion? Tombstone { get => _tombstone?.Stamp.Version; set => _tombstone = value is null ? null : new StampBox(Stamp.Of(value)); }
 
         public Placement Placement;
+    }
+
+    /// <summary>A user or group, and its memberships.</summary>
+    private sealed class Member(string id) : Tracked
+    {
+        private List<Link>? _links;
+
+        public string Id { get; } = id;
 
         public IReadOnlyList<Link> Links => (IReadOnlyList<Link>?)_links ?? [];
 
@@ -277,33 +282,16 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
 
         public void TrimExcess() => _links?.TrimExcess();
 
-        /// <summary>This user's membership in <paramref name="group"/> (a group's in a user), if known.</summary>
-        public Link? LinkTo(Member other)
-        {
-            if (_links is null) return null;
-            foreach (var link in _links)
-            {
-                if (ReferenceEquals(link.Group, other) || ReferenceEquals(link.User, other)) return link;
-            }
-            return null;
-        }
+        /// <summary>This user's membership in <paramref name="group"/>, if known (a user has a handful: a short scan).</summary>
+        public Link? LinkTo(Member group) => _links?.Find(link => ReferenceEquals(link.Group, group));
     }
 
-    private sealed class Link(Member user, Member group)
+    private sealed class Link(Member user, Member group) : Tracked
     {
-        private Stamp _live;
-        private StampBox? _tombstone;
-
         public Member User { get; } = user;
         public Member Group { get; } = group;
         public string UserId => User.Id;
         public string GroupId => Group.Id;
-
-        public EventVersion? Live { get => _live.Version; set => _live = Stamp.Of(value); }
-
-        public EventVersion? Tombstone { get => _tombstone?.Stamp.Version; set => _tombstone = value is null ? null : new StampBox(Stamp.Of(value)); }
-
-        public Placement Placement;
     }
 
     /// <summary>Most objects were never deleted: their tombstone costs a null reference, not a stamp.</summary>

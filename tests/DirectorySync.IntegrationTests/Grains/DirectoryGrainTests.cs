@@ -40,6 +40,14 @@ public sealed class DirectoryGrainTests : IAsyncLifetime
 
     private Task<object?> ScalarAsync(string sql) => _retain.ScalarAsync(sql);
 
+    /// <summary>A purge as the maintenance grain runs it, with a retention of the test's choosing.</summary>
+    private async Task<PurgeResult> PurgeWithRetentionAsync(TimeSpan retention)
+    {
+        await using var dataSource = DirectoryStore.CreateDataSource(_retain.ConnectionString);
+        return await new DirectoryStore(dataSource, Options.Create(new SyncOptions { Retention = retention }),
+            NullLogger<DirectoryStore>.Instance).PurgeAsync();
+    }
+
     [Fact]
     public async Task In_order_initial_sync_shows_directory_users_groups_and_memberships()
     {
@@ -344,10 +352,7 @@ public sealed class DirectoryGrainTests : IAsyncLifetime
         await ScalarAsync("UPDATE sync_tombstones SET deleted_at = now() - interval '2 hours' WHERE object_id = 'u1'");
         await ScalarAsync("UPDATE event_log SET received_at = now() - interval '2 hours' WHERE object_id = 'u1'");
 
-        await using var dataSource = DirectoryStore.CreateDataSource(_retain.ConnectionString);
-        var purger = new DirectoryStore(dataSource, Options.Create(new SyncOptions { Retention = TimeSpan.FromHours(1) }),
-            NullLogger<DirectoryStore>.Instance);
-        var purged = await purger.PurgeAsync();
+        var purged = await PurgeWithRetentionAsync(TimeSpan.FromHours(1));
 
         Assert.Equal(1, purged.Tombstones);
         Assert.Equal(2, purged.Events);
@@ -381,9 +386,7 @@ public sealed class DirectoryGrainTests : IAsyncLifetime
         await ScalarAsync("INSERT INTO directory_cleanups (workos_directory_id) VALUES ('dP')");
         await ScalarAsync("UPDATE sync_tombstones SET deleted_at = now() - interval '2 hours' WHERE object_id = 'dP'");
 
-        await using var dataSource = DirectoryStore.CreateDataSource(_retain.ConnectionString);
-        await new DirectoryStore(dataSource, Options.Create(new SyncOptions { Retention = TimeSpan.FromHours(1) }),
-            NullLogger<DirectoryStore>.Instance).PurgeAsync();
+        await PurgeWithRetentionAsync(TimeSpan.FromHours(1));
 
         Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM sync_tombstones WHERE object_id = 'dP' AND object_kind = 'directory'"));
     }
