@@ -161,7 +161,9 @@ public static class WorkOSEventParser
             ? kind == SyncEventKind.DirectoryActivated ? DirectoryStates.Active : DirectoryStates.Deleting
             : NormaliseDirectoryState(dto.State);
         var domains = (dto.Domains ?? []).Select(d => d?.Domain).OfType<string>().Where(d => !IsBlank(d)).ToArray();
-        directory = new DirectoryData(dto.Id, dto.OrganizationId, dto.Name, dto.Type, state, domains);
+        directory = new DirectoryData(
+            dto.Id, dto.OrganizationId, dto.Name, dto.Type, state, domains,
+            NonBlank(dto.ExternalKey), ReadTimestamp(dto.CreatedAt), ReadTimestamp(dto.UpdatedAt));
         return true;
     }
 
@@ -187,7 +189,8 @@ public static class WorkOSEventParser
 
         user = new DirectoryUser(
             dto.Id, dto.DirectoryId, dto.OrganizationId, dto.IdpId, email, dto.FirstName, dto.LastName, username, jobTitle,
-            NormaliseUserState(dto.State), RoleSlugs(dto), customAttributes, rawAttributes);
+            NormaliseUserState(dto.State), RoleSlugs(dto), customAttributes, rawAttributes,
+            ReadTimestamp(dto.CreatedAt), ReadTimestamp(dto.UpdatedAt));
         return true;
     }
 
@@ -202,7 +205,9 @@ public static class WorkOSEventParser
             return false;
         }
 
-        group = new DirectoryGroup(dto.Id, dto.DirectoryId, dto.OrganizationId, dto.IdpId, dto.Name, rawAttributes);
+        group = new DirectoryGroup(
+            dto.Id, dto.DirectoryId, dto.OrganizationId, dto.IdpId, dto.Name, rawAttributes,
+            ReadTimestamp(dto.CreatedAt), ReadTimestamp(dto.UpdatedAt));
         return true;
     }
 
@@ -343,6 +348,10 @@ public static class WorkOSEventParser
         return groupId is not null && userId is not null ? MembershipKey.For(groupId, userId) : null;
     }
 
+    /// <summary>
+    /// An ISO-8601 time, or null. The objects' own <c>created_at</c> and <c>updated_at</c> are read leniently: the event
+    /// is applied without them (the mirror keeps them for the read API), rather than dead-lettered.
+    /// </summary>
     private static DateTimeOffset? ReadTimestamp(JsonElement createdAt) =>
         createdAt.ValueKind == JsonValueKind.String
         && DateTimeOffset.TryParseExact(

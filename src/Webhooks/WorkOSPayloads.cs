@@ -15,7 +15,10 @@ internal sealed record DirectoryPayload(
     string? Name,
     string? Type,
     string? State,
-    IReadOnlyList<DomainPayload?>? Domains);
+    IReadOnlyList<DomainPayload?>? Domains,
+    string? ExternalKey,
+    JsonElement CreatedAt,
+    JsonElement UpdatedAt);
 
 internal sealed record DomainPayload(string? Domain);
 
@@ -34,7 +37,9 @@ internal sealed record UserPayload(
     RolePayload? Role,
     IReadOnlyList<RolePayload?>? Roles,
     JsonElement CustomAttributes,
-    JsonElement RawAttributes);
+    JsonElement RawAttributes,
+    JsonElement CreatedAt,
+    JsonElement UpdatedAt);
 
 internal sealed record EmailPayload(string? Value, bool? Primary);
 
@@ -46,7 +51,9 @@ internal sealed record GroupPayload(
     string? OrganizationId,
     string? IdpId,
     string? Name,
-    JsonElement RawAttributes);
+    JsonElement RawAttributes,
+    JsonElement CreatedAt,
+    JsonElement UpdatedAt);
 
 /// <summary>Only the ids are read from a membership's user and group: their other fields are the user and group events' business.</summary>
 internal sealed record MembershipPayload(string? DirectoryId, MemberReference? User, MemberReference? Group);

@@ -39,7 +39,10 @@ public sealed record DirectoryData(
     [property: Id(2)] string? Name,
     [property: Id(3)] string? Type,
     [property: Id(4)] string State,
-    [property: Id(5)] IReadOnlyList<string> Domains);
+    [property: Id(5)] IReadOnlyList<string> Domains,
+    [property: Id(6)] string? ExternalKey = null,
+    [property: Id(7)] DateTimeOffset? CreatedAt = null,
+    [property: Id(8)] DateTimeOffset? UpdatedAt = null);
 
 [GenerateSerializer, Immutable]
 public sealed record DirectoryUser(
@@ -57,7 +60,10 @@ public sealed record DirectoryUser(
     /// <summary>The <c>custom_attributes</c> object as received (JSON text), stored verbatim.</summary>
     [property: Id(11)] string CustomAttributesJson,
     /// <summary>The <c>raw_attributes</c> object as received (JSON text), stored verbatim.</summary>
-    [property: Id(12)] string RawAttributesJson);
+    [property: Id(12)] string RawAttributesJson,
+    /// <summary>WorkOS's own <c>created_at</c> and <c>updated_at</c> of the object, when the payload has them.</summary>
+    [property: Id(13)] DateTimeOffset? CreatedAt = null,
+    [property: Id(14)] DateTimeOffset? UpdatedAt = null);
 
 [GenerateSerializer, Immutable]
 public sealed record DirectoryGroup(
@@ -66,7 +72,9 @@ public sealed record DirectoryGroup(
     [property: Id(2)] string? OrganizationId,
     [property: Id(3)] string? IdpId,
     [property: Id(4)] string? Name,
-    [property: Id(5)] string RawAttributesJson);
+    [property: Id(5)] string RawAttributesJson,
+    [property: Id(6)] DateTimeOffset? CreatedAt = null,
+    [property: Id(7)] DateTimeOffset? UpdatedAt = null);
 
 [GenerateSerializer, Immutable]
 public sealed record GroupMembership(

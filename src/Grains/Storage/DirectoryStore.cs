@@ -413,13 +413,18 @@ public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions
     // The statements. $1 is always the directory's WorkOS id; every other parameter is an array, one element per row.
 
     private const string DirectoryUpsert = """
-        INSERT INTO directories AS d (workos_directory_id, organization_id, name, state, directory_type, domains, version_at, version_event_id)
-        SELECT r.workos_directory_id, r.organization_id, r.name, r.state, r.directory_type, coalesce(r.domains, '{}'), r.version_at, r.version_event_id
+        INSERT INTO directories AS d (workos_directory_id, organization_id, name, state, directory_type, domains, external_key,
+            created_at, updated_at, version_at, version_event_id)
+        SELECT r.workos_directory_id, r.organization_id, r.name, r.state, r.directory_type, coalesce(r.domains, '{}'), r.external_key,
+            r.created_at, r.updated_at, r.version_at, r.version_event_id
         FROM jsonb_to_recordset($1::jsonb) AS r (workos_directory_id text, organization_id text, name text, state text,
-            directory_type text, domains text[], version_at timestamptz, version_event_id text)
+            directory_type text, domains text[], external_key text, created_at timestamptz, updated_at timestamptz,
+            version_at timestamptz, version_event_id text)
         ON CONFLICT (workos_directory_id) DO UPDATE
             SET organization_id = excluded.organization_id, name = excluded.name, state = excluded.state,
                 directory_type = excluded.directory_type, domains = excluded.domains,
+                external_key = coalesce(excluded.external_key, d.external_key),
+                created_at = coalesce(excluded.created_at, d.created_at), updated_at = coalesce(excluded.updated_at, d.updated_at),
                 version_at = excluded.version_at, version_event_id = excluded.version_event_id, synced_at = now()
             WHERE sync_newer(excluded.version_at, excluded.version_event_id, d.version_at, d.version_event_id)
         """;
@@ -514,29 +519,32 @@ public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions
             ? ("directory_users", "workos_user_id",
                 "workos_user_id text, workos_directory_id text, organization_id text, idp_id text, email text, first_name text, " +
                 "last_name text, username text, job_title text, state text, role_slugs text[], app_roles text[], " +
-                "custom_attributes jsonb, raw_attributes jsonb, version_at timestamptz, version_event_id text",
+                "custom_attributes jsonb, raw_attributes jsonb, created_at timestamptz, updated_at timestamptz, " +
+                "version_at timestamptz, version_event_id text",
                 "r.workos_user_id, d.id, r.organization_id, r.idp_id, r.email, r.first_name, r.last_name, r.username, r.job_title, " +
                 "r.state, coalesce(r.role_slugs, '{}'), coalesce(r.app_roles, '{}'), coalesce(r.custom_attributes, '{}'), " +
-                "coalesce(r.raw_attributes, '{}'), r.version_at, r.version_event_id",
+                "coalesce(r.raw_attributes, '{}'), r.created_at, r.updated_at, r.version_at, r.version_event_id",
                 "organization_id = excluded.organization_id, idp_id = excluded.idp_id, email = excluded.email, " +
                 "first_name = excluded.first_name, last_name = excluded.last_name, username = excluded.username, " +
                 "job_title = excluded.job_title, state = excluded.state, role_slugs = excluded.role_slugs, " +
                 "app_roles = excluded.app_roles, custom_attributes = excluded.custom_attributes, raw_attributes = excluded.raw_attributes")
             : ("directory_groups", "workos_group_id",
                 "workos_group_id text, workos_directory_id text, organization_id text, idp_id text, name text, " +
-                "raw_attributes jsonb, version_at timestamptz, version_event_id text",
-                "r.workos_group_id, d.id, r.organization_id, r.idp_id, r.name, coalesce(r.raw_attributes, '{}'), r.version_at, r.version_event_id",
+                "raw_attributes jsonb, created_at timestamptz, updated_at timestamptz, version_at timestamptz, version_event_id text",
+                "r.workos_group_id, d.id, r.organization_id, r.idp_id, r.name, coalesce(r.raw_attributes, '{}'), r.created_at, r.updated_at, " +
+                "r.version_at, r.version_event_id",
                 "organization_id = excluded.organization_id, idp_id = excluded.idp_id, name = excluded.name, raw_attributes = excluded.raw_attributes");
         var insertColumns = kind == ObjectKind.User
             ? "workos_user_id, directory_id, organization_id, idp_id, email, first_name, last_name, username, job_title, state, " +
-              "role_slugs, app_roles, custom_attributes, raw_attributes, version_at, version_event_id"
-            : "workos_group_id, directory_id, organization_id, idp_id, name, raw_attributes, version_at, version_event_id";
+              "role_slugs, app_roles, custom_attributes, raw_attributes, created_at, updated_at, version_at, version_event_id"
+            : "workos_group_id, directory_id, organization_id, idp_id, name, raw_attributes, created_at, updated_at, version_at, version_event_id";
         var kindName = KindName(kind);
         // A row stays in its directory: a write naming another directory's object changes nothing.
         var upsertTail = $"""
             CROSS JOIN directories d WHERE d.workos_directory_id = $1
             ON CONFLICT ({id}) DO UPDATE
-                SET {updates}, version_at = excluded.version_at, version_event_id = excluded.version_event_id, synced_at = now()
+                SET {updates}, created_at = coalesce(excluded.created_at, o.created_at),
+                    updated_at = coalesce(excluded.updated_at, o.updated_at), version_at = excluded.version_at, version_event_id = excluded.version_event_id, synced_at = now()
                 WHERE o.directory_id = excluded.directory_id
                   AND sync_newer(excluded.version_at, excluded.version_event_id, o.version_at, o.version_event_id)
             """;

@@ -21,6 +21,8 @@ internal sealed class MirrorRows(RoleMapping roles)
         w.WriteString("state", d.State);
         w.WriteString("directory_type", d.Type);
         WriteStrings(w, "domains", d.Domains);
+        w.WriteString("external_key", d.ExternalKey);
+        WriteTimes(w, d.CreatedAt, d.UpdatedAt);
         WriteVersion(w, v);
     });
 
@@ -43,6 +45,7 @@ internal sealed class MirrorRows(RoleMapping roles)
         w.WriteRawValue(u.CustomAttributesJson, skipInputValidation: true);
         w.WritePropertyName("raw_attributes");
         w.WriteRawValue(u.RawAttributesJson, skipInputValidation: true);
+        WriteTimes(w, u.CreatedAt, u.UpdatedAt);
         WriteVersion(w, v);
     });
 
@@ -56,6 +59,7 @@ internal sealed class MirrorRows(RoleMapping roles)
         w.WriteString("name", g.Name);
         w.WritePropertyName("raw_attributes");
         w.WriteRawValue(g.RawAttributesJson, skipInputValidation: true);
+        WriteTimes(w, g.CreatedAt, g.UpdatedAt);
         WriteVersion(w, v);
     });
 
@@ -87,9 +91,18 @@ internal sealed class MirrorRows(RoleMapping roles)
 
     private static void WriteVersion(Utf8JsonWriter w, EventVersion v)
     {
-        w.WriteString("version_at", v.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'"));
+        w.WriteString("version_at", Timestamp(v.At));
         w.WriteString("version_event_id", v.EventId);
     }
+
+    /// <summary>WorkOS's own times of the object (null when its payload had none).</summary>
+    private static void WriteTimes(Utf8JsonWriter w, DateTimeOffset? createdAt, DateTimeOffset? updatedAt)
+    {
+        w.WriteString("created_at", createdAt is { } c ? Timestamp(c) : null);
+        w.WriteString("updated_at", updatedAt is { } u ? Timestamp(u) : null);
+    }
+
+    private static string Timestamp(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'");
 
     private static void WriteStrings(Utf8JsonWriter w, string name, IEnumerable<string> values)
     {

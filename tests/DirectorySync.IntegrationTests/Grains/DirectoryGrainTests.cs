@@ -61,6 +61,27 @@ public sealed class DirectoryGrainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WorkOS_times_of_each_object_are_kept_and_survive_a_pending_wait()
+    {
+        var created = new DateTimeOffset(2026, 10, 1, 8, 0, 0, 123, TimeSpan.Zero);
+        var updated = created.AddDays(3);
+        var user = User("u1", "dtimes", "u1@example.com") with { CreatedAt = created, UpdatedAt = updated };
+        var group = Group("g1", "dtimes", "G") with { CreatedAt = created, UpdatedAt = created };
+        var activated = Activated("dtimes", 3);
+        activated = activated with { Directory = activated.Directory! with { ExternalKey = "key-1", CreatedAt = created, UpdatedAt = updated } };
+        var groupCreated = GroupCreated("g1", "dtimes", 4) with { Group = group };
+        // The user waits in sync_pending for its directory, which carries its own times.
+        await ApplyAsync(Cluster(), WithUser(SyncEventKind.UserCreated, "dsync.user.created", 1, user), activated, groupCreated);
+
+        Assert.Equal("2026-10-01 08:00:00.123|2026-10-04 08:00:00.123", await ScalarAsync(
+            "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') || '|' || to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') FROM directory_users WHERE workos_user_id = 'u1'"));
+        Assert.Equal("key-1|2026-10-04 08:00:00.123", await ScalarAsync(
+            "SELECT external_key || '|' || to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') FROM directories WHERE workos_directory_id = 'dtimes'"));
+        Assert.Equal("2026-10-01 08:00:00.123", await ScalarAsync(
+            "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') FROM directory_groups WHERE workos_group_id = 'g1'"));
+    }
+
+    [Fact]
     public async Task Duplicate_event_is_acknowledged_and_changes_nothing()
     {
         var store = Cluster();

@@ -80,7 +80,8 @@ public sealed class WorkOSEventParserTests
 
         Assert.Equal(
             new DirectoryData("directory_01EHWNC0FCBHZ3BJ7EGKYXK0E6", "org_01EZTR6WYX1A0DSE2CYMGXQ24Y", "Foo Corp's Directory",
-                "generic scim v2.0", DirectoryStates.Active, []) with { Domains = directory.Domains },
+                "generic scim v2.0", DirectoryStates.Active, [], "UWuccu6o1E0GqkYs", At("2021-06-25T19:07:33.155Z"),
+                At("2021-06-25T19:07:33.155Z")) with { Domains = directory.Domains },
             directory);
         Assert.Equal(["foo-corp.com"], directory.Domains);
     }
@@ -115,7 +116,22 @@ public sealed class WorkOSEventParserTests
         Assert.StartsWith("{", user.CustomAttributesJson);
         Assert.Contains("\"department\": \"Engineering\"", user.CustomAttributesJson);
         Assert.Equal("{}", user.RawAttributesJson);
+        Assert.Equal((At("2021-06-25T19:07:33.155Z"), At("2021-06-25T19:07:33.155Z")), (user.CreatedAt, user.UpdatedAt));
     }
+
+    [Fact]
+    public void Object_times_that_are_not_timestamps_are_left_out_and_the_event_still_applies()
+    {
+        var text = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "events", "dsync.user.created.json"))
+            .Replace("\"updated_at\": \"2021-06-25T19:07:33.155Z\"", "\"updated_at\": 17", StringComparison.Ordinal);
+
+        var user = Applied(Parse(text)).User!;
+
+        Assert.Null(user.UpdatedAt);
+        Assert.Equal(At("2021-06-25T19:07:33.155Z"), user.CreatedAt);
+    }
+
+    private static DateTimeOffset At(string iso) => DateTimeOffset.Parse(iso, System.Globalization.CultureInfo.InvariantCulture);
 
     [Fact]
     public void Deleted_user_carries_its_state_at_deletion()
@@ -128,7 +144,8 @@ public sealed class WorkOSEventParserTests
     {
         var group = Applied(WorkOSEventParser.Parse(Fixture.Bytes("events/dsync.group.updated.json"))).Group!;
 
-        Assert.Equal(new DirectoryGroup(GroupId, DirectoryId, "org_01EZTR6WYX1A0DSE2CYMGXQ24Y", "02grqrue4294w24", "Developers", "{}"), group);
+        Assert.Equal(new DirectoryGroup(GroupId, DirectoryId, "org_01EZTR6WYX1A0DSE2CYMGXQ24Y", "02grqrue4294w24", "Developers", "{}",
+            At("2021-06-25T19:07:33.155Z"), At("2021-06-25T19:07:33.155Z")), group);
     }
 
     [Theory]
