@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics.Metrics;
 using System.IO.Pipelines;
 using DirectorySync.Events;
+using DirectorySync.WorkOS;
 
 namespace DirectorySync.Webhooks;
 

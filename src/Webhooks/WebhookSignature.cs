@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using DirectorySync.WorkOS;
 
 namespace DirectorySync.Webhooks;
 
@@ -13,8 +14,6 @@ namespace DirectorySync.Webhooks;
 public sealed class WebhookSignature
 {
     public const string HeaderName = "WorkOS-Signature";
-
-    public static readonly TimeSpan DefaultTolerance = TimeSpan.FromSeconds(180);
 
     internal const int MacLength = HMACSHA256.HashSizeInBytes;
 
@@ -32,7 +31,7 @@ public sealed class WebhookSignature
             throw new ArgumentException("At least one webhook secret is required, and none may be empty.", nameof(secrets));
         }
 
-        var window = tolerance ?? DefaultTolerance;
+        var window = tolerance ?? WorkOSEventParser.DefaultTolerance;
         ArgumentOutOfRangeException.ThrowIfLessThan(window, TimeSpan.Zero, nameof(tolerance));
 
         // The secret is the key as-is: WorkOS neither base64-decodes it nor strips a prefix.

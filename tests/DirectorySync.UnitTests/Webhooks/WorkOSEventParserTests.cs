@@ -1,9 +1,9 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using DirectorySync.Events;
-using DirectorySync.Webhooks;
+using DirectorySync.WorkOS;
 using Xunit;
-using static DirectorySync.Webhooks.ParsedWebhook;
+using static DirectorySync.WorkOS.ParsedWebhook;
 
 namespace DirectorySync.UnitTests.Webhooks;
 

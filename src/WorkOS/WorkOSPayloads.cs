@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace DirectorySync.Webhooks;
+namespace DirectorySync.WorkOS;
 
 // The shapes WorkOS sends, read by the source-generated WorkOSJsonContext and mapped onto the contract records by
 // WorkOSEventParser. Everything is nullable: presence is checked when mapping, so a missing field gets a precise reason.

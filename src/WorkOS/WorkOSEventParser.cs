@@ -5,9 +5,9 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using System.Text.Unicode;
 using DirectorySync.Events;
-using static DirectorySync.Webhooks.ParsedWebhook;
+using static DirectorySync.WorkOS.ParsedWebhook;
 
-namespace DirectorySync.Webhooks;
+namespace DirectorySync.WorkOS;
 
 /// <summary>
 /// Turns a verified webhook body into a <see cref="SyncEvent"/>, or says why it is not one. Never throws.
@@ -24,10 +24,16 @@ public static class WorkOSEventParser
     /// </summary>
     public const int MaxIdLength = 255;
 
+    /// <summary>
+    /// How far a webhook signature's time may be from now, either way, and so how far past its signing (or, for an event
+    /// read without one, past now) an event's <c>created_at</c> may lie.
+    /// </summary>
+    public static readonly TimeSpan DefaultTolerance = TimeSpan.FromSeconds(180);
+
     private static readonly string[] TimestampFormats = ["yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd' 'HH:mm:ss.FFFFFFFK"];
 
     /// <summary>Parses an event that comes without a signature: it cannot be newer than now plus the default tolerance.</summary>
-    public static ParsedWebhook Parse(ReadOnlySpan<byte> body) => Parse(body, DateTimeOffset.UtcNow + WebhookSignature.DefaultTolerance);
+    public static ParsedWebhook Parse(ReadOnlySpan<byte> body) => Parse(body, DateTimeOffset.UtcNow + DefaultTolerance);
 
     /// <summary>
     /// Parses a body. <paramref name="notAfter"/> is the latest <c>created_at</c> an event can have: WorkOS signs at send

@@ -1,6 +1,6 @@
 using DirectorySync.Events;
 
-namespace DirectorySync.Webhooks;
+namespace DirectorySync.WorkOS;
 
 /// <summary>What a signed webhook body turned out to be; the endpoint answers each case differently.</summary>
 public abstract record ParsedWebhook
