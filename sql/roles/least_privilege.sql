@@ -32,6 +32,9 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     sync_tombstones, sync_pending, directory_cleanups, event_log, sync_fences, unreadable_webhooks
 TO directorysync_app;
 
+-- Reconciliation with WorkOS's REST API (016): runs, what they listed, their deletion plans.
+GRANT SELECT, INSERT, UPDATE, DELETE ON reconcile_runs, reconcile_listed, reconcile_plan TO directorysync_app;
+
 -- The reminder etags and the mirror's identity columns: nextval only (USAGE), never setval.
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO directorysync_app;
 

@@ -13,6 +13,12 @@ public interface IDirectoryGrain : IGrainWithStringKey
     /// <summary>Applies any of the ten Directory Sync events of this directory; returns once its effect is durable.</summary>
     Task<ApplyOutcome> ApplyAsync(SyncEvent syncEvent);
 
+    /// <summary>
+    /// Applies several events or listed objects (<see cref="SyncEvent.IsSnapshot"/>) of this directory together, in
+    /// order, usually in one flush; returns their outcomes once all are durable.
+    /// </summary>
+    Task<ApplyOutcome[]> ApplyManyAsync(IReadOnlyList<SyncEvent> items);
+
     /// <summary>What the directory's grain holds now (loading its index if it is not active).</summary>
     Task<DirectorySummary> SummaryAsync();
 

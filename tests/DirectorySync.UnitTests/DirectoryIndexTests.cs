@@ -32,6 +32,73 @@ public sealed class DirectoryIndexTests
 
     private static DirectoryIndex Index() => new("d1", InactiveUsersPolicy.Retain);
 
+    /// <summary>A user as a listing at <paramref name="listedSecond"/> shows it, last updated at <paramref name="updatedSecond"/>.</summary>
+    private static SyncEvent Listed(string id, int updatedSecond, int listedSecond, string email = "listed@example.com") =>
+        new($"snapshot/user/{id}", "dsync.user.updated", SyncEventKind.UserUpdated, T0.AddSeconds(listedSecond), "{}",
+            User: new DirectoryUser(id, "d1", null, null, email, null, null, null, null, UserStates.Active, [], "{}", "{}",
+                UpdatedAt: T0.AddSeconds(updatedSecond)),
+            ListedAt: T0.AddSeconds(listedSecond));
+
+    private static SyncEvent Unlisted(string id, int listedSecond) =>
+        new($"snapshot/user/{id}", "dsync.user.deleted", SyncEventKind.UserDeleted, T0.AddSeconds(listedSecond), "{}",
+            User: new DirectoryUser(id, "d1", null, null, null, null, null, null, null, UserStates.Inactive, [], "{}", "{}"),
+            ListedAt: T0.AddSeconds(listedSecond));
+
+    [Fact]
+    public void A_listed_user_is_as_new_as_its_updated_at_so_a_newer_event_wins_and_an_older_one_does_not()
+    {
+        var index = Index();
+        index.Apply(Activated(1), new DirectoryChanges());
+        var listed = new DirectoryChanges();
+        Assert.Equal(ApplyOutcome.Applied, index.Apply(Listed("u1", updatedSecond: 10, listedSecond: 20), listed));
+        Assert.Equal(new EventVersion(T0.AddSeconds(10), SyncRules.SnapshotEventId), Assert.Single(listed.Users).Version);
+
+        Assert.Equal(ApplyOutcome.Stale, index.Apply(User(SyncEventKind.UserUpdated, "u1", 9), new DirectoryChanges()));
+        // An event of the same instant as updated_at carries the same change: it wins the tie.
+        Assert.Equal(ApplyOutcome.Applied, index.Apply(User(SyncEventKind.UserUpdated, "u1", 10), new DirectoryChanges()));
+    }
+
+    [Fact]
+    public void A_listing_never_overwrites_an_event_newer_than_the_listing_but_repairs_a_row_no_newer_than_it()
+    {
+        var index = Index();
+        index.Apply(Activated(1), new DirectoryChanges());
+        index.Apply(User(SyncEventKind.UserCreated, "u1", 5), new DirectoryChanges());
+        index.Apply(User(SyncEventKind.UserCreated, "u2", 30), new DirectoryChanges());
+
+        // u1's row drifted: the listing (updated_at older than the event that wrote the row) rewrites it at the row's version.
+        var repaired = new DirectoryChanges();
+        Assert.Equal(ApplyOutcome.Applied, index.Apply(Listed("u1", updatedSecond: 4, listedSecond: 20), repaired));
+        var write = Assert.Single(repaired.Users);
+        Assert.Equal((Placement.Shown, T0.AddSeconds(5)), (write.Target, write.Version.At));
+        Assert.NotNull(write.Content);
+
+        // u2 changed after the listing began: the listing's older view loses.
+        var kept = new DirectoryChanges();
+        Assert.Equal(ApplyOutcome.Stale, index.Apply(Listed("u2", updatedSecond: 4, listedSecond: 20), kept));
+        Assert.Empty(kept.Users);
+    }
+
+    [Fact]
+    public void A_listing_that_no_longer_shows_a_user_removes_it_unless_it_was_created_after_the_listing_began()
+    {
+        var index = Index();
+        index.Apply(Activated(1), new DirectoryChanges());
+        index.Apply(User(SyncEventKind.UserCreated, "u1", 5), new DirectoryChanges());
+        index.Apply(User(SyncEventKind.UserCreated, "u2", 30), new DirectoryChanges());
+
+        var changes = new DirectoryChanges();
+        index.Apply(Unlisted("u1", 20), changes);
+        index.Apply(Unlisted("u2", 20), changes);
+        // A row the index never knew (written behind the grain's back) goes too.
+        index.Apply(Unlisted("stray", 20), changes);
+
+        Assert.Equal(["stray:Absent", "u1:Absent"], changes.Users.Select(w => $"{w.Id}:{w.Target}").Order().ToArray());
+        Assert.Equal(1, index.UserCount);
+        // An event older than the listing cannot bring the removed user back.
+        Assert.Equal(ApplyOutcome.Stale, index.Apply(User(SyncEventKind.UserUpdated, "u1", 19), new DirectoryChanges()));
+    }
+
     [Fact]
     public void A_user_that_arrives_before_its_directory_waits_and_moves_in_as_it_is_when_the_directory_arrives()
     {

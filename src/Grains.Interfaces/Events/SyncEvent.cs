@@ -97,9 +97,15 @@ public sealed record SyncEvent(
     [property: Id(5)] DirectoryData? Directory = null,
     [property: Id(6)] DirectoryUser? User = null,
     [property: Id(7)] DirectoryGroup? Group = null,
-    [property: Id(8)] GroupMembership? Membership = null)
+    [property: Id(8)] GroupMembership? Membership = null,
+    [property: Id(9)] DateTimeOffset? ListedAt = null)
 {
-    public EventVersion Version => new(CreatedAt, EventId);
+    /// <summary>
+    /// Not an event but what WorkOS's REST API listed at <see cref="ListedAt"/> (a backfill or a reconciliation): its
+    /// <see cref="EventId"/> only tells items apart, it has no event log row, and it is versioned by the object's own
+    /// <c>updated_at</c> (or the listing's time), so any event newer than what was listed wins over it.
+    /// </summary>
+    public bool IsSnapshot => ListedAt is not null;
 
     /// <summary>The WorkOS directory this event belongs to.</summary>
     public string DirectoryId => Kind switch

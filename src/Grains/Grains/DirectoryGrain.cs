@@ -40,6 +40,7 @@ public sealed partial class DirectoryGrain(
     private TaskCompletionSource? _arrival;
     private bool _reloadOwed;
     private bool _fenced;
+    private bool _backfillAsked;
     private Flush? _finishing;
     private long _epoch;
     private long _flushes;
@@ -61,6 +62,14 @@ public sealed partial class DirectoryGrain(
         _arrival?.TrySetResult();
         if (_flushing is null || _flushing.IsCompleted) _flushing = FlushQueueAsync();
         return submission.Completion.Task;
+    }
+
+    public async Task<ApplyOutcome[]> ApplyManyAsync(IReadOnlyList<SyncEvent> items)
+    {
+        // One flush takes them all (they queue in this one turn), unless the silo's bound refuses some part way.
+        var outcomes = new Task<ApplyOutcome>[items.Count];
+        for (var i = 0; i < items.Count; i++) outcomes[i] = ApplyAsync(items[i]);
+        return await Task.WhenAll(outcomes);
     }
 
     public async Task<DirectorySummary> SummaryAsync()
@@ -136,6 +145,12 @@ public sealed partial class DirectoryGrain(
             var e = batch[i].Event;
             outcomes[i] = decided.Add(e.EventId) ? index.Apply(e, changes) : ApplyOutcome.Duplicate;
         }
+        // Events of a directory this service never saw activated (it was connected before the service ran): ask WorkOS.
+        if (index.IsUnknown && !_backfillAsked && batch.Any(s => !s.Event.IsSnapshot))
+        {
+            _backfillAsked = true;
+            _ = GrainFactory.GetGrain<IReconcileGrain>(DirectoryId).BackfillIfMissingAsync();
+        }
         // Its place in the epoch's order is taken with the decisions, before anything else can run.
         var flush = new Flush(batch, outcomes, changes, _epoch, _flushes++, Stopwatch.GetTimestamp());
         // Registered before the delete is durable, so the cleanup it owes is finished whatever crashes next.
@@ -206,7 +221,8 @@ public sealed partial class DirectoryGrain(
         for (var i = 0; i < flush.Batch.Count; i++)
         {
             // Decided as new but already in the event log: an earlier delivery was applied (or found stale) before.
-            var outcome = flush.Outcomes[i] != ApplyOutcome.Duplicate && !logged.Contains(flush.Batch[i].Event.EventId)
+            var e = flush.Batch[i].Event;
+            var outcome = flush.Outcomes[i] != ApplyOutcome.Duplicate && !e.IsSnapshot && !logged.Contains(e.EventId)
                 ? ApplyOutcome.Duplicate
                 : flush.Outcomes[i];
             Complete(flush.Batch[i], outcome);
@@ -231,6 +247,13 @@ public sealed partial class DirectoryGrain(
         if (failure is PostgresException e2 && IsContentError(e2))
         {
             var s = submission.Event;
+            if (s.IsSnapshot)
+            {
+                // A listed object Postgres refuses (it belongs to another directory, say): reported by the run, not logged as an event.
+                LogSnapshotRefused(DirectoryId, ObjectKey.Of(s).Id, e2.SqlState, e2.MessageText);
+                Complete(submission, ApplyOutcome.DeadLettered, counted: false);
+                return;
+            }
             try
             {
                 await store.RecordDeadLetterAsync(new DeadLetter(s.EventId, s.EventType, ObjectKey.Of(s).Id, s.CreatedAt,
@@ -274,7 +297,7 @@ public sealed partial class DirectoryGrain(
     {
         if (!submission.Completion.TrySetResult(outcome)) return;
         queued.Remove();
-        if (counted) SyncMetrics.Count(outcome);
+        if (counted && !submission.Event.IsSnapshot) SyncMetrics.Count(outcome);
     }
 
     private void Fail(List<Submission> batch, Exception e)
@@ -355,6 +378,9 @@ public sealed partial class DirectoryGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Directory {DirectoryId}: Postgres refused a batch of {Count} events ({SqlState}: {Message}); applying them one by one")]
     private partial void LogIsolating(string directoryId, int count, string sqlState, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Directory {DirectoryId}: Postgres refused listed object {ObjectId} ({SqlState}: {Message}); left out")]
+    private partial void LogSnapshotRefused(string directoryId, string objectId, string sqlState, string message);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Directory {DirectoryId}: writing a batch of {Count} events failed; their webhooks will be retried")]
     private partial void LogFlushFailed(Exception exception, string directoryId, int count);

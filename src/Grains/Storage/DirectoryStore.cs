@@ -141,7 +141,13 @@ public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions
         await using var batch = dataSource.CreateBatch();
         var commands = batch.BatchCommands;
         commands.Add(Command("SELECT sync_fence($1, $2, $3)", directoryId, epoch, flushes));
-        AddEventLog(commands, directoryId, changes.Events);
+        // A listing's items are not events: nothing of them goes to the event log.
+        AddEventLog(commands, directoryId, changes.Events.Where(l => !l.Event.IsSnapshot).ToList());
+        if (changes.Events.LastOrDefault(l => l.Outcome == ApplyOutcome.Applied && !l.Event.IsSnapshot)?.Event is { } last)
+            commands.Add(Command("""
+                UPDATE sync_fences SET last_event_id = $2, last_event_created_at = $3, last_applied_at = now()
+                WHERE workos_directory_id = $1
+                """, directoryId, last.EventId, last.CreatedAt.UtcDateTime));
         if (changes.NewUsers.Count > 0 || changes.NewGroups.Count > 0)
             commands.Add(Command("SELECT sync_refuse_foreign($1, $2, $3)", directoryId, changes.NewUsers.ToArray(), changes.NewGroups.ToArray()));
 
@@ -539,14 +545,15 @@ public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions
               "role_slugs, app_roles, custom_attributes, raw_attributes, created_at, updated_at, version_at, version_event_id"
             : "workos_group_id, directory_id, organization_id, idp_id, name, raw_attributes, created_at, updated_at, version_at, version_event_id";
         var kindName = KindName(kind);
-        // A row stays in its directory: a write naming another directory's object changes nothing.
+        // A row stays in its directory: a write naming another directory's object changes nothing. A write at the row's
+        // own version goes through: that is a listing repairing a row that drifted (a replayed event is decided stale).
         var upsertTail = $"""
             CROSS JOIN directories d WHERE d.workos_directory_id = $1
             ON CONFLICT ({id}) DO UPDATE
                 SET {updates}, created_at = coalesce(excluded.created_at, o.created_at),
                     updated_at = coalesce(excluded.updated_at, o.updated_at), version_at = excluded.version_at, version_event_id = excluded.version_event_id, synced_at = now()
                 WHERE o.directory_id = excluded.directory_id
-                  AND sync_newer(excluded.version_at, excluded.version_event_id, o.version_at, o.version_event_id)
+                  AND NOT sync_newer(o.version_at, o.version_event_id, excluded.version_at, excluded.version_event_id)
             """;
         var pendingUpsertTail = """
             ON CONFLICT (object_id, object_kind) DO UPDATE

@@ -29,6 +29,9 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
     /// <summary>A directory is shown while it has a row newer than its newest delete.</summary>
     public bool IsShown => _live is { } live && (_tombstone is not { } deleted || live > deleted);
 
+    /// <summary>Neither activated nor deleted as far as this service knows: its objects wait for a backfill.</summary>
+    public bool IsUnknown => _live is null && _tombstone is null;
+
     public int UserCount => _users.Values.Count(u => u.Live is not null);
     public int GroupCount => _groups.Values.Count(g => g.Live is not null);
     public int MembershipCount => Links.Count(m => m.Live is not null);
@@ -105,8 +108,15 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
         EventVersion version, DirectoryChanges changes)
     {
         var member = members.GetValueOrDefault(id);
-        var decision = SyncRules.Decide(e, version, new ObjectState(member?.Live, member?.Tombstone), _tombstone, policy);
-        if (decision == Decision.Stale) return ApplyOutcome.Stale;
+        var state = new ObjectState(member?.Live, member?.Tombstone);
+        var decision = SyncRules.Decide(e, version, state, _tombstone, policy);
+        if (decision == Decision.Stale)
+        {
+            if (SyncRules.IsDelete(e, policy) || !SyncRules.Repairs(e, state, _tombstone)) return ApplyOutcome.Stale;
+            // The listing's content, at the version the row has, where the row is.
+            changes.Write(kind, id, member!.Placement, member.Live!.Value, e);
+            return ApplyOutcome.Applied;
+        }
         if (member is null) members[id] = member = new Member(id);
         // Not live here (new, or known only by a tombstone or a membership): another directory may hold it.
         if (member.Live is null) changes.Introduce(kind, id);
@@ -121,7 +131,7 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
         {
             member.Tombstone = version;
             changes.Tombstone(new TombstoneWrite(kind, id, version));
-            if (member.Live <= version)
+            if (RemovesRow(member, version, e))
             {
                 member.Live = null;
                 member.Placement = Placement.Absent;
@@ -163,7 +173,7 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
         {
             link.Tombstone = version;
             changes.Tombstone(new TombstoneWrite(ObjectKind.Membership, MembershipKey.For(m.GroupId, m.UserId), version, m.GroupId, m.UserId));
-            if (link.Live <= version)
+            if (RemovesRow(link, version, e))
             {
                 link.Live = null;
                 link.Placement = Placement.Absent;
@@ -172,6 +182,13 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
         }
         return ApplyOutcome.Applied;
     }
+
+    /// <summary>
+    /// A delete removes the row unless a newer version of the object is live. A listing that no longer shows an object
+    /// removes a row the index does not know too: such a row got into the mirror behind the grain's back.
+    /// </summary>
+    private static bool RemovesRow(Tracked tracked, EventVersion version, SyncEvent e) =>
+        tracked.Live is { } live ? live <= version : e.IsSnapshot;
 
     /// <summary>Moves a user's or group's row where its directory's visibility puts it, then its memberships.</summary>
     private void Place(ObjectKind kind, string id, Member member, DirectoryChanges changes)

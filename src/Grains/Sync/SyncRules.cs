@@ -73,6 +73,37 @@ public static class SyncRules
     };
 
     /// <summary>Postgres keeps microseconds; versions are compared at that precision everywhere.</summary>
-    public static EventVersion VersionOf(SyncEvent e) =>
-        new(new DateTimeOffset(e.CreatedAt.UtcTicks - e.CreatedAt.UtcTicks % 10, TimeSpan.Zero), e.EventId);
+    public static EventVersion VersionOf(SyncEvent e) => e.ListedAt is { } listedAt
+        ? new(Microseconds(SnapshotTime(e) ?? listedAt), SnapshotEventId)
+        : new(Microseconds(e.CreatedAt), e.EventId);
+
+    /// <summary>
+    /// A snapshot's version has no event id: it sorts before every event of the same instant, so an event always wins a
+    /// tie with what a listing showed.
+    /// </summary>
+    public const string SnapshotEventId = "";
+
+    /// <summary>
+    /// A listed user, group or directory is as new as its <c>updated_at</c>. Memberships change without bumping it, and
+    /// what a listing no longer shows was removed some time before it: both are as new as the listing.
+    /// </summary>
+    private static DateTimeOffset? SnapshotTime(SyncEvent e) => e.Kind switch
+    {
+        SyncEventKind.DirectoryActivated => e.Directory!.UpdatedAt,
+        SyncEventKind.UserCreated or SyncEventKind.UserUpdated => e.User!.UpdatedAt,
+        SyncEventKind.GroupCreated or SyncEventKind.GroupUpdated => e.Group!.UpdatedAt,
+        _ => null,
+    };
+
+    private static DateTimeOffset Microseconds(DateTimeOffset at) => new(at.UtcTicks - at.UtcTicks % 10, TimeSpan.Zero);
+
+    /// <summary>
+    /// A listed user or group whose content differs from its mirror row while the index holds a version at least as
+    /// new: the row drifted (or a change reached WorkOS without bumping <c>updated_at</c>). The listing is the truth
+    /// when nothing the index holds is newer than the listing itself: the row is rewritten at the version it has.
+    /// </summary>
+    public static bool Repairs(SyncEvent snapshot, ObjectState self, EventVersion? newestParentDelete) =>
+        snapshot.ListedAt is { } listedAt
+        && self.Live is { } live && live.At <= listedAt
+        && !(self.Tombstone >= live) && !(newestParentDelete >= live);
 }
