@@ -16,6 +16,8 @@ public static class SyncServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton(_ => DirectoryStore.CreateDataSource(connectionString));
         services.AddSingleton<DirectoryStore>();
+        services.AddSingleton<ReconcileStore>();
+        services.AddSingleton<SyncStatusQueries>();
         services.AddSingleton<QueuedEvents>();
         return services;
     }

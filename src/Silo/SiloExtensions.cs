@@ -3,6 +3,7 @@ using System.Net;
 using DirectorySync.Hosting;
 using DirectorySync.Storage;
 using DirectorySync.Webhooks;
+using DirectorySync.WorkOS;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 using Orleans.Configuration;
@@ -33,6 +34,7 @@ public static class SiloExtensions
         DbProviderFactories.RegisterFactory(AdoNetInvariant, NpgsqlFactory.Instance);
         builder.AddServiceDefaults();
         builder.Services.AddDirectorySync(configuration, settings.ConnectionString);
+        builder.Services.AddWorkOSApi(configuration);
         if (configuration.GetValue("Webhooks:ServeInSilo", false)) builder.AddWebhookApi();
         builder.UseOrleans(silo =>
         {
@@ -81,6 +83,7 @@ public static class SiloExtensions
             }
             silo.AddStartupTask((services, _) =>
                 services.GetRequiredService<IGrainFactory>().GetGrain<IMaintenanceGrain>(0).EnsureScheduledAsync());
+            silo.AddWorkOSSource();
         });
         builder.Services.AddHealthChecks()
             .AddPostgresCheck(settings.ConnectionString)
@@ -88,6 +91,24 @@ public static class SiloExtensions
                 services => ActivatorUtilities.CreateInstance<SiloMembershipHealthCheck>(services),
                 HealthStatus.Unhealthy, [HealthEndpoints.ReadyTag]));
         return builder;
+    }
+
+    /// <summary>
+    /// With an API key, WorkOS is asked too (backfill, Events API, reconciliation) from the silo's start; without one,
+    /// the silo says at start what running on webhooks alone cannot do. The test clusters add it the same way.
+    /// </summary>
+    public static ISiloBuilder AddWorkOSSource(this ISiloBuilder silo) =>
+        silo.AddStartupTask((services, _) => StartWorkOSSourceAsync(services));
+
+    private static Task StartWorkOSSourceAsync(IServiceProvider services)
+    {
+        if (services.GetRequiredService<WorkOSOptions>().IsConfigured)
+            return services.GetRequiredService<IGrainFactory>().GetGrain<IWorkOSSourceGrain>(0).EnsureStartedAsync();
+        services.GetRequiredService<ILoggerFactory>().CreateLogger("DirectorySync.Silo").LogWarning(
+            "WorkOS__ApiKey (or WORKOS_API_KEY) is not set: running on webhooks alone. Directories connected before this "
+            + "service ran are not backfilled (their events wait in sync_pending), a webhook lost beyond WorkOS's retries is "
+            + "never repaired, and there is no Events API tail or reconciliation");
+        return Task.CompletedTask;
     }
 
     /// <summary>
@@ -136,6 +157,7 @@ public static class SiloExtensions
         app.UseOperationsAccess(hasOpenPages: DashboardEnabled(app.Configuration));
         app.MapHealthEndpoints();
         if (app.Services.GetService<WebhookOptions>() is not null) app.MapWebhookApi();
+        app.MapAdminEndpoints();
         if (DashboardEnabled(app.Configuration))
             app.MapOrleansDashboard(routePrefix: DashboardPath).RequireOperationsToken(DashboardPath);
         return app;

@@ -92,6 +92,7 @@ public static partial class WebhookApi
                     return ApplyOutcome.DeadLettered;
                 });
             case ParsedWebhook.Applicable applicable:
+                EventsApiNudge.Nudge(grains);
                 return await ApplyAsync(logger, applicable.Event.EventId, options,
                     () => EventRouting.ApplyAsync(grains, applicable.Event));
             default:

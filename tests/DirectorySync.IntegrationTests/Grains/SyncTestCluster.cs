@@ -31,7 +31,8 @@ internal sealed class SyncTestCluster : IAsyncDisposable
     public IGrainFactory Grains => Cluster.Client;
 
     public static async Task<SyncTestCluster> StartAsync(string name, InactiveUsersPolicy policy = InactiveUsersPolicy.Retain,
-        short silos = 1, string? connectionString = null, TimeSpan? retention = null, ILoggerProvider? logs = null)
+        short silos = 1, string? connectionString = null, TimeSpan? retention = null, ILoggerProvider? logs = null,
+        IReadOnlyDictionary<string, string?>? workos = null)
     {
         connectionString ??= await PostgresServer.Shared.CreateDatabaseAsync(name);
         var settings = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
@@ -40,11 +41,12 @@ internal sealed class SyncTestCluster : IAsyncDisposable
             ["DirectorySync:CleanupChunkSize"] = "2",
             ["DirectorySync:CleanupRetryPeriod"] = "00:00:01",
             ["DirectorySync:Retention"] = (retention ?? TimeSpan.FromDays(30)).ToString(),
-        }).Build();
+        }).AddInMemoryCollection(workos ?? new Dictionary<string, string?>()).Build();
         var builder = new InProcessTestClusterBuilder(silos);
         builder.ConfigureSiloHost((_, host) =>
         {
             host.Services.AddDirectorySync(settings, connectionString);
+            host.Services.AddWorkOSApi(settings);
             // As the hosts do (ServiceDefaults): a failure reaches the caller as the exception it was.
             host.Services.Configure<Orleans.Serialization.ExceptionSerializationOptions>(o =>
             {
@@ -62,6 +64,7 @@ internal sealed class SyncTestCluster : IAsyncDisposable
             });
             silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
             silo.AddSyncGrainStorage(connectionString);
+            silo.AddWorkOSSource();
         });
         System.Data.Common.DbProviderFactories.RegisterFactory(TestSilo.Invariant, NpgsqlFactory.Instance);
         var cluster = builder.Build();
