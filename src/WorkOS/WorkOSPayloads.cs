@@ -4,7 +4,8 @@ using System.Text.Json.Serialization;
 namespace DirectorySync.WorkOS;
 
 // The shapes WorkOS sends, read by the source-generated WorkOSJsonContext and mapped onto the contract records by
-// WorkOSEventParser. Everything is nullable: presence is checked when mapping, so a missing field gets a precise reason.
+// WorkOSEventParser (events, and the REST objects through WorkOSObjects).
+// Everything is nullable: presence is checked when mapping, so a missing field gets a precise reason.
 // created_at and data stay JsonElement in the envelope: a bad value there dead-letters the event instead of hiding its id.
 
 internal sealed record EventEnvelope(string? Id, string? Event, JsonElement CreatedAt, JsonElement Data);
@@ -16,6 +17,7 @@ internal sealed record DirectoryPayload(
     string? Type,
     string? State,
     IReadOnlyList<DomainPayload?>? Domains,
+    string? Domain,
     string? ExternalKey,
     JsonElement CreatedAt,
     JsonElement UpdatedAt);
