@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
@@ -29,6 +30,26 @@ public static class WorkOSEventParser
     /// read without one, past now) an event's <c>created_at</c> may lie.
     /// </summary>
     public static readonly TimeSpan DefaultTolerance = TimeSpan.FromSeconds(180);
+
+    /// <summary>What an event's object is called in the reasons it is refused.</summary>
+    private const string EventData = "data";
+
+    private static readonly FrozenDictionary<string, SyncEventKind> Kinds = new Dictionary<string, SyncEventKind>
+    {
+        ["dsync.activated"] = SyncEventKind.DirectoryActivated,
+        ["dsync.deleted"] = SyncEventKind.DirectoryDeleted,
+        ["dsync.user.created"] = SyncEventKind.UserCreated,
+        ["dsync.user.updated"] = SyncEventKind.UserUpdated,
+        ["dsync.user.deleted"] = SyncEventKind.UserDeleted,
+        ["dsync.group.created"] = SyncEventKind.GroupCreated,
+        ["dsync.group.updated"] = SyncEventKind.GroupUpdated,
+        ["dsync.group.deleted"] = SyncEventKind.GroupDeleted,
+        ["dsync.group.user_added"] = SyncEventKind.GroupUserAdded,
+        ["dsync.group.user_removed"] = SyncEventKind.GroupUserRemoved,
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    /// <summary>The ten Directory Sync event types this service applies (what the Events API is asked for).</summary>
+    public static IReadOnlyList<string> DirectorySyncEventTypes { get; } = [.. Kinds.OrderBy(k => k.Value).Select(k => k.Key)];
 
     private static readonly string[] TimestampFormats = ["yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd' 'HH:mm:ss.FFFFFFFK"];
 
@@ -85,20 +106,7 @@ public static class WorkOSEventParser
             : new Ignored(envelope.Id, envelope.Event);
     }
 
-    private static SyncEventKind? KindOf(string eventType) => eventType switch
-    {
-        "dsync.activated" => SyncEventKind.DirectoryActivated,
-        "dsync.deleted" => SyncEventKind.DirectoryDeleted,
-        "dsync.user.created" => SyncEventKind.UserCreated,
-        "dsync.user.updated" => SyncEventKind.UserUpdated,
-        "dsync.user.deleted" => SyncEventKind.UserDeleted,
-        "dsync.group.created" => SyncEventKind.GroupCreated,
-        "dsync.group.updated" => SyncEventKind.GroupUpdated,
-        "dsync.group.deleted" => SyncEventKind.GroupDeleted,
-        "dsync.group.user_added" => SyncEventKind.GroupUserAdded,
-        "dsync.group.user_removed" => SyncEventKind.GroupUserRemoved,
-        _ => null,
-    };
+    private static SyncEventKind? KindOf(string eventType) => Kinds.TryGetValue(eventType, out var kind) ? kind : null;
 
     private static ParsedWebhook ReadSyncEvent(
         string eventId, string eventType, SyncEventKind kind, EventEnvelope envelope, ReadOnlySpan<byte> body, DateTimeOffset notAfter)
@@ -142,46 +150,55 @@ public static class WorkOSEventParser
         syncEvent = shell.Kind switch
         {
             SyncEventKind.DirectoryActivated or SyncEventKind.DirectoryDeleted =>
-                TryReadDirectory(data, shell.Kind, out var directory, out failure) ? shell with { Directory = directory } : null,
+                // The event itself says what happened when a payload leaves the state out.
+                TryReadDirectory(
+                    data, EventData, shell.Kind == SyncEventKind.DirectoryActivated ? DirectoryStates.Active : DirectoryStates.Deleting,
+                    out var directory, out failure) ? shell with { Directory = directory } : null,
             SyncEventKind.UserCreated or SyncEventKind.UserUpdated or SyncEventKind.UserDeleted =>
-                TryReadUser(data, out var user, out failure) ? shell with { User = user } : null,
+                TryReadUser(data, EventData, out var user, out failure) ? shell with { User = user } : null,
             SyncEventKind.GroupCreated or SyncEventKind.GroupUpdated or SyncEventKind.GroupDeleted =>
-                TryReadGroup(data, out var group, out failure) ? shell with { Group = group } : null,
+                TryReadGroup(data, EventData, out var group, out failure) ? shell with { Group = group } : null,
             _ => TryReadMembership(data, out var membership, out failure) ? shell with { Membership = membership } : null,
         };
         return syncEvent is not null;
     }
 
-    private static bool TryReadDirectory(
-        JsonElement data, SyncEventKind kind, [NotNullWhen(true)] out DirectoryData? directory, [NotNullWhen(false)] out string? failure)
+    /// <summary>
+    /// Reads a directory: an event's <c>data</c>, or a REST directory (<paramref name="at"/> names it in failures).
+    /// <paramref name="stateIfMissing"/> is the state a payload without one has; null: the state is required.
+    /// </summary>
+    internal static bool TryReadDirectory(
+        JsonElement data, string at, string? stateIfMissing,
+        [NotNullWhen(true)] out DirectoryData? directory, [NotNullWhen(false)] out string? failure)
     {
         directory = null;
-        if (!TryDeserialize(data, WorkOSJsonContext.Default.DirectoryPayload, out var dto, out failure)
-            || !TryRequire(dto.Id, "data.id", out failure))
+        if (!TryDeserialize(data, WorkOSJsonContext.Default.DirectoryPayload, at, out var dto, out failure)
+            || !TryRequire(dto.Id, $"{at}.id", out failure)
+            || (stateIfMissing is null && !TryRequire(dto.State, $"{at}.state", out failure)))
         {
             return false;
         }
 
-        // The event itself says what happened when a payload leaves the state out.
-        var state = IsBlank(dto.State)
-            ? kind == SyncEventKind.DirectoryActivated ? DirectoryStates.Active : DirectoryStates.Deleting
-            : NormaliseDirectoryState(dto.State);
-        var domains = (dto.Domains ?? []).Select(d => d?.Domain).OfType<string>().Where(d => !IsBlank(d)).ToArray();
+        var state = IsBlank(dto.State) ? stateIfMissing! : NormaliseDirectoryState(dto.State);
+        // Events list domains; a REST directory names one domain (deprecated) instead.
+        var domains = (dto.Domains?.Select(d => d?.Domain) ?? [dto.Domain]).OfType<string>().Where(d => !IsBlank(d)).ToArray();
         directory = new DirectoryData(
             dto.Id, dto.OrganizationId, dto.Name, dto.Type, state, domains,
             NonBlank(dto.ExternalKey), ReadTimestamp(dto.CreatedAt), ReadTimestamp(dto.UpdatedAt));
         return true;
     }
 
-    private static bool TryReadUser(JsonElement data, [NotNullWhen(true)] out DirectoryUser? user, [NotNullWhen(false)] out string? failure)
+    /// <summary>Reads a directory user: an event's <c>data</c>, or a REST user (<paramref name="at"/> names it in failures).</summary>
+    internal static bool TryReadUser(
+        JsonElement data, string at, [NotNullWhen(true)] out DirectoryUser? user, [NotNullWhen(false)] out string? failure)
     {
         user = null;
-        if (!TryDeserialize(data, WorkOSJsonContext.Default.UserPayload, out var dto, out failure)
-            || !TryRequire(dto.Id, "data.id", out failure)
-            || !TryRequire(dto.DirectoryId, "data.directory_id", out failure)
-            || !TryRequire(dto.State, "data.state", out failure)
-            || !TryReadAttributes(dto.CustomAttributes, "data.custom_attributes", out var customAttributes, out failure)
-            || !TryReadAttributes(dto.RawAttributes, "data.raw_attributes", out var rawAttributes, out failure))
+        if (!TryDeserialize(data, WorkOSJsonContext.Default.UserPayload, at, out var dto, out failure)
+            || !TryRequire(dto.Id, $"{at}.id", out failure)
+            || !TryRequire(dto.DirectoryId, $"{at}.directory_id", out failure)
+            || !TryRequire(dto.State, $"{at}.state", out failure)
+            || !TryReadAttributes(dto.CustomAttributes, $"{at}.custom_attributes", out var customAttributes, out failure)
+            || !TryReadAttributes(dto.RawAttributes, $"{at}.raw_attributes", out var rawAttributes, out failure))
         {
             return false;
         }
@@ -200,13 +217,15 @@ public static class WorkOSEventParser
         return true;
     }
 
-    private static bool TryReadGroup(JsonElement data, [NotNullWhen(true)] out DirectoryGroup? group, [NotNullWhen(false)] out string? failure)
+    /// <summary>Reads a directory group: an event's <c>data</c>, or a REST group (<paramref name="at"/> names it in failures).</summary>
+    internal static bool TryReadGroup(
+        JsonElement data, string at, [NotNullWhen(true)] out DirectoryGroup? group, [NotNullWhen(false)] out string? failure)
     {
         group = null;
-        if (!TryDeserialize(data, WorkOSJsonContext.Default.GroupPayload, out var dto, out failure)
-            || !TryRequire(dto.Id, "data.id", out failure)
-            || !TryRequire(dto.DirectoryId, "data.directory_id", out failure)
-            || !TryReadAttributes(dto.RawAttributes, "data.raw_attributes", out var rawAttributes, out failure))
+        if (!TryDeserialize(data, WorkOSJsonContext.Default.GroupPayload, at, out var dto, out failure)
+            || !TryRequire(dto.Id, $"{at}.id", out failure)
+            || !TryRequire(dto.DirectoryId, $"{at}.directory_id", out failure)
+            || !TryReadAttributes(dto.RawAttributes, $"{at}.raw_attributes", out var rawAttributes, out failure))
         {
             return false;
         }
@@ -221,7 +240,7 @@ public static class WorkOSEventParser
         JsonElement data, [NotNullWhen(true)] out GroupMembership? membership, [NotNullWhen(false)] out string? failure)
     {
         membership = null;
-        if (!TryDeserialize(data, WorkOSJsonContext.Default.MembershipPayload, out var dto, out failure)
+        if (!TryDeserialize(data, WorkOSJsonContext.Default.MembershipPayload, EventData, out var dto, out failure)
             || !TryRequire(dto.User?.Id, "data.user.id", out failure)
             || !TryRequire(dto.Group?.Id, "data.group.id", out failure))
         {
@@ -240,7 +259,7 @@ public static class WorkOSEventParser
     }
 
     private static bool TryDeserialize<T>(
-        JsonElement data, JsonTypeInfo<T> shape, [NotNullWhen(true)] out T? value, [NotNullWhen(false)] out string? failure)
+        JsonElement data, JsonTypeInfo<T> shape, string at, [NotNullWhen(true)] out T? value, [NotNullWhen(false)] out string? failure)
         where T : class
     {
         try
@@ -251,11 +270,11 @@ public static class WorkOSEventParser
         {
             // data is already known to be valid JSON, so the only thing left to go wrong is a value of the wrong type.
             value = null;
-            failure = $"data{e.Path?.TrimStart('$')} has the wrong JSON type";
+            failure = $"{at}{e.Path?.TrimStart('$')} has the wrong JSON type";
             return false;
         }
 
-        failure = value is null ? "data is not an object" : null;
+        failure = value is null ? $"{at} is not an object" : null;
         return value is not null;
     }
 
@@ -329,7 +348,7 @@ public static class WorkOSEventParser
         }
     }
 
-    private static string? StringIn(JsonElement element, string name) =>
+    internal static string? StringIn(JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object
         && element.TryGetProperty(name, out var value)
         && value.ValueKind == JsonValueKind.String
@@ -391,7 +410,7 @@ public static class WorkOSEventParser
     /// Postgres text and jsonb cannot hold U+0000 or half a surrogate pair. Valid UTF-8 JSON can only carry them as
     /// <c>\u</c> escapes, so the raw bytes are scanned for those escapes; the answer names the byte offset in the body.
     /// </summary>
-    private static string? FindUnstorableText(ReadOnlySpan<byte> json)
+    internal static string? FindUnstorableText(ReadOnlySpan<byte> json)
     {
         var at = json.IndexOf((byte)'\\');
         while (at >= 0 && at + 1 < json.Length)
