@@ -71,6 +71,12 @@ internal sealed partial class FakeWorkOSApi(FakeWorkOS fake, ILogger logger)
         {
             // The client gave up (or the server is stopping) during slow mode: nobody is left to answer.
         }
+        catch (Exception exception) when (!context.Response.HasStarted)
+        {
+            // A fault of the fake itself: answered like WorkOS's own failures, and recorded as such in the traffic.
+            LogFailed(logger, exception, request.Method, Target(request));
+            await WriteErrorAsync(context, new ApiProblem(500, "internal_server_error", $"The fake failed: {exception.Message}"));
+        }
         finally
         {
             fake.Traffic.Record(new ApiRequest(arrived, apiKey, request.Method, request.Path.Value ?? "",
@@ -245,6 +251,9 @@ internal sealed partial class FakeWorkOSApi(FakeWorkOS fake, ILogger logger)
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "WorkOS API {Method} {Target} refused: {Status} {Code}: {Reason}")]
     private static partial void LogRefused(ILogger logger, string method, string target, int status, string code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "WorkOS API {Method} {Target} failed in the fake itself")]
+    private static partial void LogFailed(ILogger logger, Exception exception, string method, string target);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "WorkOS API {Method} {Target} answered {Status} as a fault asked")]
     private static partial void LogInjected(ILogger logger, string method, string target, int status);
