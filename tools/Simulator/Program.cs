@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using DirectorySync.Simulator.Cli;
 
 namespace DirectorySync.Simulator;
@@ -5,7 +6,7 @@ namespace DirectorySync.Simulator;
 public static class Program
 {
     private const string Usage = """
-        DirectorySync simulator: plays WorkOS Directory Sync webhooks against the service.
+        DirectorySync simulator: plays WorkOS Directory Sync (webhooks, REST and Events APIs) against the service.
 
         simulate [--url URL --secret S] [--users 10000] [--groups 1000] [--memberships-per-user 5] [--churn 10000]
                  [--directories 1] [--delete-directory] [--generation new|old|mixed] [--seed 42] [--start ISO-TIME]
@@ -24,6 +25,15 @@ public static class Program
                [--since ISO-TIME]) [delivery options as above]
             Resends the envelopes of a JSONL file (one per line), or the payloads of event_log by received_at.
 
+        serve-api --api-key KEY [--listen http://127.0.0.1:0] [history options as above] [--expired FRACTION]
+                  [--retention-days N] [--invalid-cursor-status 400|422] [--api-only-change-after-s N]
+                  [--url URL --secret S and delivery options as above]
+            Generates a history, publishes it into a fake WorkOS and serves its REST and Events APIs (Bearer KEY) until
+            Ctrl-C; prints "api-url <base URL>". --expired F: the oldest fraction F of the history happened long ago:
+            the REST lists show it, GET /events does not (its cursors are refused) and no webhook carries it.
+            --url: the rest is also delivered as webhooks. --api-only-change-after-s N: N seconds after serving starts,
+            one user's first_name changes through the APIs only (no webhook).
+
         Exit code: 0 when every event was acknowledged and the mirror (if verified) matched; 1 otherwise; 2 on usage errors.
         """;
 
@@ -38,17 +48,22 @@ public static class Program
             Environment.SetEnvironmentVariable(InlineSocketCompletions, "1");
         }
         using var cancellation = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
+        // Ctrl-C, or the SIGTERM a script sends a background serve-api: the run ends as cancelled, with its summary.
+        void Stop(PosixSignalContext signal)
         {
-            e.Cancel = true;
+            signal.Cancel = true;
             cancellation.Cancel();
-        };
+        }
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         try
         {
             return args.FirstOrDefault() switch
             {
                 "simulate" => await SimulateCommand.RunAsync(
                     CommandLine.Parse(args, SimulateCommand.ValueOptions, SimulateCommand.FlagOptions), cancellation.Token),
+                "serve-api" => await ServeApiCommand.RunAsync(
+                    CommandLine.Parse(args, ServeApiCommand.ValueOptions, ServeApiCommand.FlagOptions), cancellation.Token),
                 "replay" => await ReplayCommand.RunAsync(
                     CommandLine.Parse(args, ReplayCommand.ValueOptions, ReplayCommand.FlagOptions), cancellation.Token),
                 null or "help" or "--help" or "-h" => ShowUsage(null),

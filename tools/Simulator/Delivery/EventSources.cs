@@ -106,7 +106,7 @@ public static class EventSources
     }
 
     /// <summary>ISO-8601 with <c>Z</c> usually; a docs sample has "2023-04-28 20:05:31.093" (no zone = UTC).</summary>
-    private static DateTimeOffset? ParseCreatedAt(string? text) =>
+    internal static DateTimeOffset? ParseCreatedAt(string? text) =>
         DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
             ? at
             : null;

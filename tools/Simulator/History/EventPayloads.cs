@@ -32,6 +32,24 @@ internal static class EventPayloads
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>An envelope up to <c>"data":</c>, in WorkOS's key order; the caller writes the data, then <see cref="WriteEnvelopeEnd"/>.</summary>
+    public static void WriteEnvelopeStart(Utf8JsonWriter writer, string eventType, string eventId)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("event"u8, eventType);
+        writer.WriteString("id"u8, eventId);
+        writer.WritePropertyName("data"u8);
+    }
+
+    /// <summary>Closes an envelope begun with <see cref="WriteEnvelopeStart"/>: its time and an empty <c>context</c>.</summary>
+    public static void WriteEnvelopeEnd(Utf8JsonWriter writer, long createdAtUnixMilliseconds)
+    {
+        WriteTimestamp(writer, "created_at"u8, createdAtUnixMilliseconds);
+        writer.WriteStartObject("context"u8);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
     public static void WriteDirectory(Utf8JsonWriter writer, DirectoryProfile directory, string state, bool activation)
     {
         writer.WriteStartObject();

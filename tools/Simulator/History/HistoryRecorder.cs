@@ -79,19 +79,13 @@ internal sealed class HistoryRecorder
 
         _buffer.ResetWrittenCount();
         _writer.Reset(_buffer);
-        _writer.WriteStartObject();
-        _writer.WriteString("event"u8, eventType);
-        _writer.WriteString("id"u8, _eventId);
-        _writer.WritePropertyName("data"u8);
+        EventPayloads.WriteEnvelopeStart(_writer, eventType, _eventId);
     }
 
     /// <summary>Finishes the event begun last and keeps its bytes.</summary>
     public void End()
     {
-        EventPayloads.WriteTimestamp(_writer, "created_at"u8, NowMs);
-        _writer.WriteStartObject("context"u8);
-        _writer.WriteEndObject();
-        _writer.WriteEndObject();
+        EventPayloads.WriteEnvelopeEnd(_writer, NowMs);
         _writer.Flush();
 
         var body = _buffer.WrittenSpan;
