@@ -16,9 +16,9 @@ public interface IReconcileGrain : IGrainWithStringKey
     /// </summary>
     Task<long> StartAsync(string reason, bool force);
 
-    /// <summary>Starts a backfill if the mirror lacks the directory and none is under way (an event named it).</summary>
+    /// <summary>Starts a backfill if the mirror lacks the directory and no run is under way.</summary>
     [OneWay]
-    Task BackfillIfMissingAsync();
+    Task BackfillIfMissingAsync(string reason);
 
     Task<ReconcileProgress> ProgressAsync();
 }

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using DirectorySync.Grains;
+using DirectorySync.Hosting;
 using DirectorySync.Storage;
 using DirectorySync.WorkOS;
 
@@ -17,7 +18,7 @@ public static class AdminEndpoints
     {
         var admin = app.MapGroup(Prefix).RequireOperationsToken(Prefix);
         // Postgres or the cluster unreachable: the operator hears so (503), with the reason, rather than a bare 500.
-        admin.AddEndpointFilter(async (context, next) =>
+        admin.AddEndpointFilter(async (EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
         {
             try
             {
@@ -27,7 +28,7 @@ public static class AdminEndpoints
             {
                 context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AdminEndpoints))
                     .LogWarning(e, "{Method} {Path} failed", context.HttpContext.Request.Method, context.HttpContext.Request.Path);
-                return Problem(StatusCodes.Status503ServiceUnavailable, $"Temporarily unable to answer: {e.Message}");
+                return (object?)Problem(StatusCodes.Status503ServiceUnavailable, $"Temporarily unable to answer: {e.Message}");
             }
         });
         admin.MapPost("/directories/{id}/reconcile", ReconcileAsync);

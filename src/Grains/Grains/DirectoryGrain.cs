@@ -149,7 +149,7 @@ public sealed partial class DirectoryGrain(
         if (index.IsUnknown && !_backfillAsked && batch.Any(s => !s.Event.IsSnapshot))
         {
             _backfillAsked = true;
-            _ = GrainFactory.GetGrain<IReconcileGrain>(DirectoryId).BackfillIfMissingAsync();
+            _ = GrainFactory.GetGrain<IReconcileGrain>(DirectoryId).BackfillIfMissingAsync("an event arrived for a directory the mirror lacks");
         }
         // Its place in the epoch's order is taken with the decisions, before anything else can run.
         var flush = new Flush(batch, outcomes, changes, _epoch, _flushes++, Stopwatch.GetTimestamp());

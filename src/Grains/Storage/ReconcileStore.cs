@@ -89,15 +89,16 @@ public sealed class ReconcileStore(NpgsqlDataSource dataSource, IOptions<SyncOpt
         var rows = kind == "user"
             ? _rows.Users(listed.Select(e => (e, default(EventVersion))))
             : _rows.Groups(listed.Select(e => (e, default(EventVersion))));
+        // The query first: a statement that returns no rows has no result set of its own to step over.
         await using var batch = dataSource.CreateBatch();
+        batch.BatchCommands.Add(Command(kind == "user" ? UserDrift : GroupDrift, rows));
         batch.BatchCommands.Add(Command("""
             INSERT INTO reconcile_listed (run_id, object_kind, object_id) SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING
             """, runId, kind, ids));
-        batch.BatchCommands.Add(Command(kind == "user" ? UserDrift : GroupDrift, rows));
         var differing = new HashSet<string>(StringComparer.Ordinal);
         await using var reader = await batch.ExecuteReaderAsync();
-        await reader.NextResultAsync();
         while (await reader.ReadAsync()) differing.Add(reader.GetString(0));
+        while (await reader.NextResultAsync()) { }
         return differing;
     }
 
@@ -177,18 +178,22 @@ public sealed class ReconcileStore(NpgsqlDataSource dataSource, IOptions<SyncOpt
     public async Task<(int Users, int Groups, int Memberships, int MirrorRows)> PlanDeletionsAsync(
         string directoryId, long runId, DateTimeOffset listedAt)
     {
-        await using var batch = dataSource.CreateBatch();
-        foreach (var (table, id, kind) in new[] { ("directory_users", "workos_user_id", "user"), ("directory_groups", "workos_group_id", "group") })
+        await using (var plan = dataSource.CreateBatch())
         {
-            batch.BatchCommands.Add(Command($"""
-                INSERT INTO reconcile_plan (run_id, object_kind, object_id)
-                SELECT $2, '{kind}', o.{id}
-                FROM directories d JOIN {table} o ON o.directory_id = d.id
-                WHERE d.workos_directory_id = $1 AND o.version_at <= $3
-                  AND NOT EXISTS (SELECT 1 FROM reconcile_listed l WHERE l.run_id = $2 AND l.object_kind = '{kind}' AND l.object_id = o.{id})
-                ON CONFLICT DO NOTHING
-                """, directoryId, runId, listedAt.UtcDateTime));
+            foreach (var (table, id, kind) in new[] { ("directory_users", "workos_user_id", "user"), ("directory_groups", "workos_group_id", "group") })
+            {
+                plan.BatchCommands.Add(Command($"""
+                    INSERT INTO reconcile_plan (run_id, object_kind, object_id)
+                    SELECT $2, '{kind}', o.{id}
+                    FROM directories d JOIN {table} o ON o.directory_id = d.id
+                    WHERE d.workos_directory_id = $1 AND o.version_at <= $3
+                      AND NOT EXISTS (SELECT 1 FROM reconcile_listed l WHERE l.run_id = $2 AND l.object_kind = '{kind}' AND l.object_id = o.{id})
+                    ON CONFLICT DO NOTHING
+                    """, directoryId, runId, listedAt.UtcDateTime));
+            }
+            await plan.ExecuteNonQueryAsync();
         }
+        await using var batch = dataSource.CreateBatch();
         batch.BatchCommands.Add(Command("""
             SELECT count(*) FILTER (WHERE object_kind = 'user')::int, count(*) FILTER (WHERE object_kind = 'group')::int,
                    count(*) FILTER (WHERE object_kind = 'membership')::int
@@ -201,8 +206,6 @@ public sealed class ReconcileStore(NpgsqlDataSource dataSource, IOptions<SyncOpt
             FROM directories d WHERE d.workos_directory_id = $1
             """, directoryId));
         await using var reader = await batch.ExecuteReaderAsync();
-        await reader.NextResultAsync();
-        await reader.NextResultAsync();
         await reader.ReadAsync();
         var (users, groups, memberships) = (reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2));
         await reader.NextResultAsync();

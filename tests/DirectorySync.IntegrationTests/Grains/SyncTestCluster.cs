@@ -3,6 +3,7 @@ using DirectorySync.Silo;
 using DirectorySync.Storage;
 using DirectorySync.Sync;
 using DirectorySync.Testing;
+using DirectorySync.WorkOS;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;

@@ -5,6 +5,7 @@ using DirectorySync.Simulator.History;
 using DirectorySync.Simulator.Mirror;
 using DirectorySync.Simulator.WorkOSApi;
 using DirectorySync.Testing;
+using DirectorySync.Events;
 using Xunit;
 
 namespace DirectorySync.IntegrationTests.WorkOS;
@@ -32,7 +33,7 @@ public sealed class SourceOfTruthTests
         return (fake, history);
     }
 
-    private static async Task<(FakeWorkOSServer Server, SyncTestCluster Cluster)> StartAsync(
+    private async Task<(FakeWorkOSServer Server, SyncTestCluster Cluster)> StartAsync(
         FakeWorkOS fake, string name, short silos = 1, Dictionary<string, string?>? settings = null)
     {
         var server = await FakeWorkOSServer.StartAsync(fake);
@@ -46,15 +47,22 @@ public sealed class SourceOfTruthTests
             ["WorkOS:RetryBaseDelay"] = "00:00:00.050",
         };
         foreach (var (key, value) in settings ?? []) workos[key] = value;
-        var cluster = await SyncTestCluster.StartAsync(name, silos: silos, workos: workos);
+        var cluster = await SyncTestCluster.StartAsync(name, silos: silos, workos: workos, logs: Logs);
         return (server, cluster);
     }
 
-    private static async Task MatchesAsync(SyncTestCluster cluster, FakeWorkOS fake, IReadOnlyCollection<string> directories)
+    /// <summary>What the silos logged at warning or above: shown when the mirror does not match, to say why.</summary>
+    private readonly EndToEnd.CapturedLogs Logs = new();
+
+    private async Task MatchesAsync(SyncTestCluster cluster, FakeWorkOS fake, IReadOnlyCollection<string> directories)
     {
         var differences = await MirrorVerifier.WaitForMatchAsync(cluster.ConnectionString, fake.Mirror(InactivePolicy.Retain),
             Patience, directories, MirrorColumns.Common);
-        Assert.True(differences.Count == 0, "The mirror differs from WorkOS:\n" + string.Join("\n", differences.Take(20)));
+        Assert.True(differences.Count == 0, "The mirror differs from WorkOS:\n" + string.Join("\n", differences.Take(20))
+            + "\nSilo log:\n" + string.Join("\n", Logs.Entries
+                .Where(e => e.StartsWith("Warning", StringComparison.Ordinal) || e.StartsWith("Error", StringComparison.Ordinal)
+                    || e.Contains(" DirectorySync.", StringComparison.Ordinal))
+                .Select(e => e[..e.IndexOf(" | ", StringComparison.Ordinal)]).TakeLast(40)));
     }
 
     private static async Task<(string Status, string Report)> LastRunAsync(SyncTestCluster cluster, string directory)
@@ -196,7 +204,7 @@ public sealed class SourceOfTruthTests
     public async Task A_lost_cursor_resumes_a_little_before_it_and_reconciles_every_directory()
     {
         var (fake, history) = Environment(seed: 16);
-        var (server, cluster) = await StartAsync(fake, "cursor", settings: new() { ["WorkOS:EventsLookback"] = "90.00:00:00" });
+        var (server, cluster) = await StartAsync(fake, "cursor", settings: new() { ["WorkOS:EventsLookback"] = "30.00:00:00" });
         await using (server)
         await using (cluster)
         {
@@ -253,10 +261,10 @@ public sealed class SourceOfTruthTests
             // Resumed, not restarted: the user pages were not all listed twice.
             var pages = (400 + 99) / 100;
             Assert.InRange(fake.Traffic.Requests.Count(r => r.Path.EndsWith("/directory_users", StringComparison.Ordinal)
-                && r.Query.Contains($"directory={directory}", StringComparison.Ordinal) && !r.Query.Contains("group=", StringComparison.Ordinal)), pages, 2 * pages - 1);
+                && r.QueryString.Contains($"directory={directory}", StringComparison.Ordinal) && !r.QueryString.Contains("group=", StringComparison.Ordinal)), pages, 2 * pages - 1);
         }
     }
 
-    private static Events.SyncEvent ParsedEvent(WebhookEvent e) =>
+    private static DirectorySync.Events.SyncEvent ParsedEvent(WebhookEvent e) =>
         ((DirectorySync.WorkOS.ParsedWebhook.Applicable)DirectorySync.WorkOS.WorkOSEventParser.Parse(e.Body.Span)).Event;
 }
