@@ -79,6 +79,8 @@ public sealed partial class ReconcileGrain(
             {
                 RunId = held.RunId, Phase = ReconcilePhase.ApplyHeld, Forced = true, ListedAt = held.ListedAt, Report = held.Report,
             };
+            await store.ResumeRunAsync(held.RunId);
+            LogForced(DirectoryId, held.RunId, held.Report.HeldBack);
         }
         else
         {
@@ -345,6 +347,9 @@ public sealed partial class ReconcileGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Starting a {Kind} of directory {DirectoryId} (run {RunId}): {Reason}")]
     private partial void LogStarted(string kind, string directoryId, long runId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Directory {DirectoryId} run {RunId}: an operator forced its {Count} held deletions")]
+    private partial void LogForced(string directoryId, long runId, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Directory {DirectoryId} run {RunId}: {Phase} failed ({Failures} in a row), resumed by reminder: {Error}")]
     private partial void LogStepFailed(string directoryId, long runId, ReconcilePhase phase, int failures, string error);

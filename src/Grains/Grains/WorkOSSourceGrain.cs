@@ -255,7 +255,9 @@ public sealed partial class WorkOSSourceGrain(
         }
         var outcomes = await Task.WhenAll(byDirectory.Select(d => GrainFactory.GetGrain<IDirectoryGrain>(d.Key).ApplyManyAsync(d.Value)));
         foreach (var outcome in outcomes.SelectMany(o => o)) SyncMetrics.Polled(outcome);
-        return outcomes.Sum(o => o.Count(x => x == ApplyOutcome.Applied));
+        var applied = outcomes.Sum(o => o.Count(x => x == ApplyOutcome.Applied));
+        if (page.Items.Count > 0) LogPage(page.Items.Count, applied, page.Items[^1].Value?.Id);
+        return applied;
     }
 
     private static DateTimeOffset? CreatedAt(WorkOSEvent e) => e.Parsed switch
@@ -264,6 +266,9 @@ public sealed partial class WorkOSSourceGrain(
         ParsedWebhook.DeadLettered { Letter: var letter } => letter.CreatedAt,
         _ => null,
     };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Events API: {Count} events read, {Applied} applied (the rest were known already, stale or not applicable); up to {EventId}")]
+    private partial void LogPage(int count, int applied, string? eventId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "WorkOS lists {Count} directories: {What}")]
     private partial void LogListed(int count, string what);

@@ -61,6 +61,14 @@ public sealed class ReconcileStore(NpgsqlDataSource dataSource, IOptions<SyncOpt
         return (long)(await batch.ExecuteScalarAsync())!;
     }
 
+    /// <summary>A held run goes on (its plan forced by an operator).</summary>
+    public async Task ResumeRunAsync(long runId)
+    {
+        await using var command = dataSource.CreateCommand("UPDATE reconcile_runs SET status = 'running', forced = true WHERE run_id = $1");
+        command.Parameters.Add(new() { Value = runId });
+        await command.ExecuteNonQueryAsync();
+    }
+
     /// <summary>Whether the mirror holds the directory at all (shown, or deleted and still being cleaned up).</summary>
     public async Task<bool> MirrorHasDirectoryAsync(string directoryId)
     {
