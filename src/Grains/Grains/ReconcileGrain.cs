@@ -44,7 +44,6 @@ public sealed partial class ReconcileGrain(
     : Grain, IReconcileGrain, IRemindable
 {
     private const string ResumeReminder = "reconcile-resume";
-    private const int MaxFailures = 10;
     private const int ApplyChunk = 500;
     private static readonly TimeSpan BackfillRequestQuiet = TimeSpan.FromMinutes(1);
 
@@ -163,12 +162,7 @@ public sealed partial class ReconcileGrain(
             Run.Failures++;
             Run.LastError = e.Message;
             LogStepFailed(DirectoryId, Run.RunId, Run.Phase, Run.Failures, e.Message);
-            if (Run.Failures >= MaxFailures)
-            {
-                Run.Report.Note = $"gave up after {MaxFailures} failures in a row: {e.Message}";
-                await FinishAsync("failed");
-            }
-            else await state.WriteStateAsync();
+            await state.WriteStateAsync();
         }
     }
 

@@ -198,7 +198,8 @@ public sealed class SourceOfTruthTests
     {
         var (fake, history) = Environment(seed: 15);
         fake.ExpireEventsBefore(DateTimeOffset.UtcNow);
-        fake.Faults.ThrottleFor(TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(1));
+        // More 429s in a row than the client retries: the run's step fails and is resumed, and the storm passes.
+        fake.Faults.ThrottleNext(10, TimeSpan.FromSeconds(1));
         fake.Faults.FailRequest(number: 6, status: 502);
         var (server, cluster) = await StartAsync(fake, "storm");
         await using (server)
