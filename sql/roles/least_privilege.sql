@@ -32,18 +32,22 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     sync_tombstones, sync_pending, directory_cleanups, event_log, sync_fences, unreadable_webhooks
 TO directorysync_app;
 
+-- When each directory was last confirmed current (013): written by the sync, read by the gateway's read API.
+GRANT SELECT, INSERT, UPDATE, DELETE ON directory_freshness TO directorysync_app;
+
 -- The reminder etags and the mirror's identity columns: nextval only (USAGE), never setval.
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO directorysync_app;
 
--- Every sync_* and orleans_* function (001, 005, 008), whatever its arguments: this role's, no longer everyone's (they run
--- with the caller's rights, so PUBLIC's default EXECUTE gave nothing, but the grants here should be the whole truth).
+-- Every sync_*, orleans_* and workos_* function (001, 005, 008, 012, 013), whatever its arguments: this role's, no longer
+-- everyone's (they run with the caller's rights, so PUBLIC's default EXECUTE gave nothing, but the grants here should be
+-- the whole truth).
 DO $$
 DECLARE
     f regprocedure;
 BEGIN
     FOR f IN
         SELECT p.oid::regprocedure FROM pg_proc p
-        WHERE p.pronamespace = 'public'::regnamespace AND (p.proname LIKE 'sync\_%' OR p.proname LIKE 'orleans\_%')
+        WHERE p.pronamespace = 'public'::regnamespace AND (p.proname LIKE 'sync\_%' OR p.proname LIKE 'orleans\_%' OR p.proname LIKE 'workos\_%')
     LOOP
         EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO directorysync_app', f);

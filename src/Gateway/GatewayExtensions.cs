@@ -1,4 +1,5 @@
 using System.Data.Common;
+using DirectorySync.Gateway.ReadApi;
 using DirectorySync.Hosting;
 using DirectorySync.Webhooks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -9,11 +10,12 @@ namespace DirectorySync.Gateway;
 
 public static class GatewayExtensions
 {
-    /// <summary>The gateway: an Orleans client of the cluster on Postgres and the webhook endpoint's services.</summary>
+    /// <summary>The gateway: an Orleans client of the cluster on Postgres, the webhook endpoint's services and the read API's.</summary>
     public static WebApplicationBuilder AddDirectorySyncGateway(this WebApplicationBuilder builder, ClusterSettings settings)
     {
         builder.AddServiceDefaults();
         builder.AddWebhookApi();
+        builder.AddReadApi(settings.ConnectionString);
 
         DbProviderFactories.RegisterFactory("Npgsql", NpgsqlFactory.Instance);
         var tls = ClusterTls.From(builder.Configuration);
@@ -52,6 +54,7 @@ public static class GatewayExtensions
         app.UseOperationsAccess(hasOpenPages: false);
         app.MapHealthEndpoints();
         app.MapWebhookApi();
+        app.MapReadApi();
         return app;
     }
 }

@@ -58,7 +58,8 @@ public sealed class LeastPrivilegeRoleTests : IAsyncLifetime
     public async Task Service_running_as_the_role_applies_every_kind_of_event()
     {
         await using var system = await SyncSystem.StartAsync("least_privilege",
-            new Dictionary<string, string?> { ["Database:Migrate"] = "false" }, connectionString: _roleConnectionString);
+            new Dictionary<string, string?> { ["Database:Migrate"] = "false", ["ReadApi:Keys"] = ReadApi.ReadApiTests.Key },
+            connectionString: _roleConnectionString);
 
         Assert.Equal((HttpStatusCode.OK, "applied"), await system.SendAsync(Activated("event_lp1", "dir_lp", 1)));
         Assert.Equal((HttpStatusCode.OK, "applied"), await system.SendAsync(GroupCreated("event_lp2", "grp_lp", "dir_lp", 2)));
@@ -70,6 +71,15 @@ public sealed class LeastPrivilegeRoleTests : IAsyncLifetime
             """{"id":"event_lp6","event":"dsync.user.created","created_at":"2026-11-01T10:00:00Z","data":{}}"""));
         Assert.Equal(1, await CountAsync("SELECT count(*) FROM directory_group_memberships"));
         Assert.Equal(1, await CountAsync("SELECT count(*) FROM sync_pending"));
+        await ExecuteAsync(_roleConnectionString, "INSERT INTO directory_freshness VALUES ('dir_lp', now())");
+        using (var read = new HttpRequestMessage(HttpMethod.Get, new Uri(system.GatewayUrl, "/directory_users?directory=dir_lp")))
+        {
+            read.Headers.Authorization = new("Bearer", ReadApi.ReadApiTests.Key);
+            using var answer = await system.Http.SendAsync(read);
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+            Assert.Contains("grp_lp", await answer.Content.ReadAsStringAsync());
+            Assert.True(answer.Headers.Contains(Gateway.ReadApi.ReadApi.SyncedAtHeader));
+        }
 
         Assert.Equal((HttpStatusCode.OK, "applied"), await system.SendAsync(DirectoryDeleted("event_lp7", "dir_lp", 10)));
         var deadline = DateTime.UtcNow.AddSeconds(30);
