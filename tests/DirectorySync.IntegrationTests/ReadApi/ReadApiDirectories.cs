@@ -41,8 +41,8 @@ internal static class ReadApiDirectories
         };
         // Sent newest first: the lists' order must come from created_at, not from arrival.
         events.AddRange(Enumerable.Range(1, 25).Reverse().Select(i => Event("dsync.user.created", User(i, A, CreatedAt(i)))));
-        events.Add(Event("dsync.user.created", User(91, B, Created)));
-        events.Add(Event("dsync.user.created", User(92, B, Created.AddMinutes(1))));
+        events.Add(Event("dsync.user.created", User(91, B, CreatedAt(91))));
+        events.Add(Event("dsync.user.created", User(92, B, CreatedAt(92))));
         var engineering = Group(Engineering, A, "Engineering", Created.AddDays(-2));
         var everyone = Group(Everyone, A, "Everyone", Created.AddDays(-3));
         var beta = Group(BetaGroup, B, "Beta people", Created);
@@ -50,11 +50,7 @@ internal static class ReadApiDirectories
         events.AddRange(Enumerable.Range(1, 12).Select(i => Added(A, engineering, i)));
         events.AddRange(Enumerable.Range(1, 25).Select(i => Added(A, everyone, i)));
         events.Add(Added(B, beta, 91));
-        foreach (var e in events)
-        {
-            var (status, text) = await system.SendAsync(e.ToJsonString());
-            Assert.True(status == HttpStatusCode.OK, $"{e["event"]}: {status} {text}");
-        }
+        await SendEventsAsync(system, events);
 
         await using var connection = new NpgsqlConnection(system.ConnectionString);
         await connection.OpenAsync();
@@ -65,9 +61,19 @@ internal static class ReadApiDirectories
         await freshness.ExecuteNonQueryAsync();
     }
 
+    /// <summary>Sends each event as WorkOS would, in order, and checks it was acknowledged.</summary>
+    public static async Task SendEventsAsync(SyncSystem system, IEnumerable<JsonObject> events)
+    {
+        foreach (var e in events)
+        {
+            var (status, text) = await system.SendAsync(e.ToJsonString());
+            Assert.True(status == HttpStatusCode.OK, $"{e["event"]}: {status} {text}");
+        }
+    }
+
     private static int _sequence;
 
-    private static JsonObject Event(string type, JsonObject data) => new()
+    public static JsonObject Event(string type, JsonObject data) => new()
     {
         ["object"] = "event",
         ["id"] = $"event_01READ{Interlocked.Increment(ref _sequence):D6}",
@@ -77,7 +83,7 @@ internal static class ReadApiDirectories
         ["context"] = new JsonObject(),
     };
 
-    private static JsonObject Directory(string id, string organization, string name, string domain) => new()
+    public static JsonObject Directory(string id, string organization, string name, string domain) => new()
     {
         ["object"] = "directory",
         ["id"] = id,
@@ -96,7 +102,7 @@ internal static class ReadApiDirectories
         ["object"] = "directory_user",
         ["id"] = UserId(i),
         ["directory_id"] = directory,
-        ["organization_id"] = directory == A ? "org_read" : "org_other",
+        ["organization_id"] = directory == B ? "org_other" : "org_read",
         ["idp_id"] = $"idp-{i}",
         ["email"] = $"Person.{i}@Example.test",
         ["first_name"] = $"First{i}",
@@ -112,23 +118,23 @@ internal static class ReadApiDirectories
         ["updated_at"] = Time(created.AddHours(1)),
     };
 
-    private static JsonObject Group(string id, string directory, string name, DateTimeOffset created) => new()
+    public static JsonObject Group(string id, string directory, string name, DateTimeOffset created) => new()
     {
         ["object"] = "directory_group",
         ["id"] = id,
         ["idp_id"] = $"idp-{name}",
         ["directory_id"] = directory,
-        ["organization_id"] = directory == A ? "org_read" : "org_other",
+        ["organization_id"] = directory == B ? "org_other" : "org_read",
         ["name"] = name,
         ["raw_attributes"] = new JsonObject(),
         ["created_at"] = Time(created),
         ["updated_at"] = Time(created),
     };
 
-    private static JsonObject Added(string directory, JsonObject group, int user) => Event("dsync.group.user_added", new JsonObject
+    public static JsonObject Added(string directory, JsonObject group, int user) => Event("dsync.group.user_added", new JsonObject
     {
         ["directory_id"] = directory,
-        ["user"] = User(user, directory, directory == A ? CreatedAt(user) : Created),
+        ["user"] = User(user, directory, CreatedAt(user)),
         ["group"] = group.DeepClone(),
     });
 
