@@ -24,6 +24,12 @@ public static class Program
                [--since ISO-TIME]) [delivery options as above]
             Resends the envelopes of a JSONL file (one per line), or the payloads of event_log by received_at.
 
+        read-load --url GATEWAY-URL --key READ-API-KEY --directory ID [--rate 200] [--seconds 60] [--limit 100]
+                  [--max-in-flight 256] [--seed 42]
+            Walks the directory's users through the read API page by page, then requests pages at random at --rate
+            per second for --seconds (open loop: latency counts from each request's scheduled start) and prints p50,
+            p99 and max. Fails if any request fails or more than --max-in-flight would be waiting.
+
         Exit code: 0 when every event was acknowledged and the mirror (if verified) matched; 1 otherwise; 2 on usage errors.
         """;
 
@@ -51,6 +57,8 @@ public static class Program
                     CommandLine.Parse(args, SimulateCommand.ValueOptions, SimulateCommand.FlagOptions), cancellation.Token),
                 "replay" => await ReplayCommand.RunAsync(
                     CommandLine.Parse(args, ReplayCommand.ValueOptions, ReplayCommand.FlagOptions), cancellation.Token),
+                "read-load" => await ReadLoadCommand.RunAsync(
+                    CommandLine.Parse(args, ReadLoadCommand.ValueOptions, ReadLoadCommand.FlagOptions), cancellation.Token),
                 null or "help" or "--help" or "-h" => ShowUsage(null),
                 var other => ShowUsage($"Unknown command '{other}'."),
             };
@@ -65,7 +73,7 @@ public static class Program
             return 130;
         }
         catch (Exception problem) when (problem is IOException or InvalidDataException or UnauthorizedAccessException
-            or Npgsql.NpgsqlException or ArgumentException)
+            or Npgsql.NpgsqlException or ArgumentException or HttpRequestException or System.Text.Json.JsonException)
         {
             // Files, databases and options the user pointed at: the message says enough, a stack trace does not help.
             Console.Error.WriteLine($"error: {problem.Message}");
