@@ -156,8 +156,9 @@ END {
   k = "ours" SUBSEP "burst"
   known = (k in tput) && ok[k] && ENVIRON["INITIAL_EVENTS"] >= 61000
   goal("the 61,000-event initial sync under 20 s end to end (acknowledged = durable)", (k in dur) ? sprintf("%.1f s for %s events (cold); directory 2 (warm): %s s", dur[k], fmt(events[k]), (("ours" SUBSEP "second") in dur) ? sprintf("%.1f", dur["ours", "second"]) : "-") : "-", verdict(dur[k] + 0 < 20, known))
-  known = readn > 0 && rd[1] >= 100000 && rd[4] >= 200 && rd[9] == "OK"
-  goal("read API: p99 ≤ 20 ms for pages of 100 at 200/s on a 100,000-user directory", readn ? rd[7] " ms at " fmt(rd[4]) "/s on " fmt(rd[1]) " users (" rd[3] " memberships each)" : "- (run with --read)", verdict(rd[7] + 0 <= 20, known))
+  # Every request must have been answered too: a server that fell behind has its late requests skipped, not measured.
+  known = readn > 0 && rd[1] >= 100000 && rd[4] >= 200
+  goal("read API: p99 ≤ 20 ms for pages of 100 at 200/s on a 100,000-user directory", readn ? rd[7] " ms at " fmt(rd[4]) "/s on " fmt(rd[1]) " users (" rd[3] " memberships each)" (rd[9] == "OK" ? "" : ", not every request answered") : "- (run with --read)", verdict(rd[7] + 0 <= 20 && rd[9] == "OK", known))
   printf "\n  ]\n}\n" > json
 }
 function goal(name, measured, result) {
