@@ -31,6 +31,14 @@ scripts/benchmark.sh [options]
                           throughput, latency and RSS per minute (directories of 5,000 users, 500 groups,
                           2 memberships each and 10,000 changes, as many as the time needs)
   --soak-rate N           events/s of the soak (default 500)
+  --read                  also run the read API stage: a fresh silo and gateway sync one directory of --read-users
+                          through webhooks, then `simulator read-load` walks its users in pages of 100 and requests
+                          pages at random at --read-rate for --read-seconds (open loop) and reports p50/p99
+  --read-users N          (default 100000)
+  --read-groups N         (default 1000)
+  --read-memberships N    memberships per user (default 5)
+  --read-rate N           pages/s (default 200)
+  --read-seconds N        (default 60)
   --seed-recipe DIR       the seed recipe (default ../shared/peers/seed-recipe, then /work/shared/peers/seed-recipe)
   --profile               also profile ours during the warm second directory: group commits, what Postgres's side of
                           the pipeline was doing (sampled), Postgres time per statement, and (if perf works here) a
@@ -45,6 +53,7 @@ USAGE
 USERS=10000 GROUPS_=1000 MEMBERSHIPS=5 CHURN=10000 CONCURRENCY=32 RATE=1000 STEADY_USERS=2500
 TARGETS=ours,insilo,seed,null STAGES=burst,churn,second,pair,steady MEMORY=0 BUILD=1 QUICK=0
 MEMORY_USERS=90000 MEMORY_GROUPS=10000 MEMORY_MEMBERSHIPS=1 SOAK_MINUTES=0 SOAK_RATE=500
+READ=0 READ_USERS=100000 READ_GROUPS=1000 READ_MEMBERSHIPS=5 READ_RATE=200 READ_SECONDS=60
 OUT=.local/benchmark SEED_RECIPE="" PROFILE=0
 need_number() { [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "$1 needs a whole number, not '${2:-}'" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
@@ -65,6 +74,12 @@ while [ $# -gt 0 ]; do
     --memory-memberships) need_number "$1" "${2:-}"; MEMORY_MEMBERSHIPS=$2; shift ;;
     --soak) need_number "$1" "${2:-}"; SOAK_MINUTES=$2; shift ;;
     --soak-rate) need_number "$1" "${2:-}"; SOAK_RATE=$2; shift ;;
+    --read) READ=1 ;;
+    --read-users) need_number "$1" "${2:-}"; READ_USERS=$2; shift ;;
+    --read-groups) need_number "$1" "${2:-}"; READ_GROUPS=$2; shift ;;
+    --read-memberships) need_number "$1" "${2:-}"; READ_MEMBERSHIPS=$2; shift ;;
+    --read-rate) need_number "$1" "${2:-}"; READ_RATE=$2; shift ;;
+    --read-seconds) need_number "$1" "${2:-}"; READ_SECONDS=$2; shift ;;
     --seed-recipe) SEED_RECIPE=${2:?}; shift ;;
     --profile) PROFILE=1 ;;
     --no-build) BUILD=0 ;;
@@ -78,7 +93,8 @@ has() { [[ ",$1," == *",$2,"* ]]; }
 for t in ${TARGETS//,/ }; do case $t in ours|insilo|seed|null|none) ;; *) echo "unknown target $t" >&2; exit 2 ;; esac; done
 for s in ${STAGES//,/ }; do case $s in burst|churn|second|pair|steady) ;; *) echo "unknown stage $s" >&2; exit 2 ;; esac; done
 if has "$STAGES" churn && ! has "$STAGES" burst; then echo "--stages: churn follows burst (directory 1 must exist)" >&2; exit 2; fi
-[ "$RATE" -ge 1 ] && [ "$CONCURRENCY" -ge 1 ] && [ "$SOAK_RATE" -ge 1 ] || { echo "--rate, --soak-rate and --concurrency must be at least 1" >&2; exit 2; }
+[ "$RATE" -ge 1 ] && [ "$CONCURRENCY" -ge 1 ] && [ "$SOAK_RATE" -ge 1 ] && [ "$READ_RATE" -ge 1 ] && [ "$READ_SECONDS" -ge 1 ] \
+  || { echo "--rate, --soak-rate, --read-rate, --read-seconds and --concurrency must be at least 1" >&2; exit 2; }
 
 # ---- Layout -----------------------------------------------------------------------------------------------------------
 OUT=$(mkdir -p "$OUT" && cd "$OUT" && pwd)
@@ -255,6 +271,7 @@ history_args() {  # DIRECTORY -> the simulate options that generate its history
     3) echo "--seed 44 --users $STEADY_USERS --groups $STEADY_GROUPS --memberships-per-user $MEMBERSHIPS --churn $STEADY_USERS --start 2026-11-04T09:00:00Z" ;;
     soak) echo "--seed 46 --directories $SOAK_DIRECTORIES --users 5000 --groups 500 --memberships-per-user 2 --churn 10000 --start 2026-11-06T09:00:00Z" ;;
     memory) echo "--seed 45 --users $MEMORY_USERS --groups $MEMORY_GROUPS --memberships-per-user $MEMORY_MEMBERSHIPS --churn 0 --start 2026-11-05T09:00:00Z" ;;
+    read) echo "--seed 48 --users $READ_USERS --groups $READ_GROUPS --memberships-per-user $READ_MEMBERSHIPS --churn 0 --start 2026-11-08T09:00:00Z" ;;
   esac
 }
 generate_streams() {
@@ -583,11 +600,47 @@ if [ "$SOAK_MINUTES" -gt 0 ]; then
   stop_all
 fi
 
+# ---- Read API: pages of a large directory at a steady rate ------------------------------------------------------------------
+READ_TSV=$OUT/read.tsv; : >"$READ_TSV"
+if [ "$READ" = 1 ]; then
+  current=read url="" ready_s=""
+  role_pid=()
+  log "=== read API: $READ_USERS users, $READ_GROUPS groups, $READ_MEMBERSHIPS memberships per user; pages of 100 at $READ_RATE/s for $READ_SECONDS s ==="
+  # shellcheck disable=SC2046
+  sim simulate $(history_args read) --out "$STREAMS/read.jsonl" >"$LOGS/generate-read.out"
+  export ReadApi__Keys; ReadApi__Keys=$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+  if start_ours bench_read gateway; then
+    run_stage read read "$url"
+    rm -f "$STREAMS/read.jsonl"
+    verify_directory read "read API directory" read bench_read all
+    directory=$(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d bench_read -qtAX -c "SELECT workos_directory_id FROM directories LIMIT 1")
+    before=$(snapshot_cpu)
+    timeout -k 10 $(( READ_SECONDS * 3 + 300 )) dotnet "$SIM_DLL" read-load --url "${url%/webhooks/workos}" --key "$ReadApi__Keys" \
+      --directory "$directory" --rate "$READ_RATE" --seconds "$READ_SECONDS" >"$LOGS/read-load.out" 2>&1 || true
+    after=$(snapshot_cpu)
+    read -ra b <<<"$before"; read -ra a <<<"$after"
+    # "latency p50 4.1 ms, p99 12.3 ms, max 30.2 ms" and "pages 12,000 answered in 60.0 s (200/s), ..."
+    read -r p50 p99 max < <(awk '$1 == "latency" {gsub(",", ""); print $3, $6, $9}' "$LOGS/read-load.out") || true
+    read -r answered load_s < <(awk '$1 == "pages" {gsub(",", ""); print $2, $5}' "$LOGS/read-load.out") || true
+    walk=$(awk '$1 == "walk" {sub(/^walk +/, ""); print}' "$LOGS/read-load.out")
+    result=$(awk '$1 == "result" {print $2}' "$LOGS/read-load.out" | tail -1)
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$READ_USERS" "$READ_GROUPS" "$READ_MEMBERSHIPS" \
+      "$READ_RATE" "${answered:-0}" "${p50:--}" "${p99:--}" "${max:--}" "${result:-FAILED}" \
+      "$(percent $(( a[1] - b[1] )) "${load_s:-0}")" "$(percent $(( a[3] - b[3] )) "${load_s:-0}")" \
+      "$(percent $(( a[0] - b[0] )) "${load_s:-0}")" "$(percent $(( a[4] - b[4] )) "${load_s:-0}")" "${load_s:-0}" "${walk:--}" >>"$READ_TSV"
+    log "read API: p50 ${p50:--} ms, p99 ${p99:--} ms, max ${max:--} ms, ${answered:-0} pages, ${result:-FAILED}"
+  else
+    log "read API: the service did not start"
+  fi
+  unset ReadApi__Keys
+  stop_all
+fi
+
 # ---- Report -----------------------------------------------------------------------------------------------------------
 MACHINE="$(nproc) cores ($(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo) memory"
 VERSIONS="PostgreSQL $PG_VERSION, .NET SDK $(dotnet --version), node $(node --version 2>/dev/null || echo -)"
 LOAD="load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 export USERS GROUPS_ MEMBERSHIPS CHURN CONCURRENCY RATE STEADY_USERS STEADY_GROUPS INITIAL_EVENTS MACHINE VERSIONS LOAD \
-  STARTED_AT QUICK MEMORY_USERS MEMORY_GROUPS MEMORY_MEMBERSHIPS SOAK_RATE SOAK_MINUTES SOAK_DIRECTORIES
+  STARTED_AT QUICK MEMORY_USERS MEMORY_GROUPS MEMORY_MEMBERSHIPS SOAK_RATE SOAK_MINUTES SOAK_DIRECTORIES READ_SECONDS
 { scripts/benchmark-report.sh "$OUT"; [ ! -s "$PROFILE_MD" ] || { echo; cat "$PROFILE_MD"; }; } | tee "$OUT/results.md"
 log "results: $OUT/results.md, $OUT/results.json; logs: $LOGS"

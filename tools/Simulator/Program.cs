@@ -33,6 +33,11 @@ public static class Program
             the REST lists show it, GET /events does not (its cursors are refused) and no webhook carries it.
             --url: the rest is also delivered as webhooks. --api-only-change-after-s N: N seconds after serving starts,
             one user's first_name changes through the APIs only (no webhook).
+        read-load --url GATEWAY-URL --key READ-API-KEY --directory ID [--rate 200] [--seconds 60] [--limit 100]
+                  [--max-in-flight 256] [--seed 42]
+            Walks the directory's users through the read API page by page, then requests pages at random at --rate
+            per second for --seconds (open loop: latency counts from each request's scheduled start) and prints p50,
+            p99 and max. Fails if any request fails or more than --max-in-flight would be waiting.
 
         Exit code: 0 when every event was acknowledged and the mirror (if verified) matched; 1 otherwise; 2 on usage errors.
         """;
@@ -66,6 +71,8 @@ public static class Program
                     CommandLine.Parse(args, ServeApiCommand.ValueOptions, ServeApiCommand.FlagOptions), cancellation.Token),
                 "replay" => await ReplayCommand.RunAsync(
                     CommandLine.Parse(args, ReplayCommand.ValueOptions, ReplayCommand.FlagOptions), cancellation.Token),
+                "read-load" => await ReadLoadCommand.RunAsync(
+                    CommandLine.Parse(args, ReadLoadCommand.ValueOptions, ReadLoadCommand.FlagOptions), cancellation.Token),
                 null or "help" or "--help" or "-h" => ShowUsage(null),
                 var other => ShowUsage($"Unknown command '{other}'."),
             };
@@ -80,7 +87,7 @@ public static class Program
             return 130;
         }
         catch (Exception problem) when (problem is IOException or InvalidDataException or UnauthorizedAccessException
-            or Npgsql.NpgsqlException or ArgumentException)
+            or Npgsql.NpgsqlException or ArgumentException or HttpRequestException or System.Text.Json.JsonException)
         {
             // Files, databases and options the user pointed at: the message says enough, a stack trace does not help.
             Console.Error.WriteLine($"error: {problem.Message}");
