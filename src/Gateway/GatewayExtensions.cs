@@ -1,4 +1,5 @@
 using System.Data.Common;
+using DirectorySync.Feed;
 using DirectorySync.Hosting;
 using DirectorySync.Webhooks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -9,11 +10,14 @@ namespace DirectorySync.Gateway;
 
 public static class GatewayExtensions
 {
-    /// <summary>The gateway: an Orleans client of the cluster on Postgres and the webhook endpoint's services.</summary>
+    /// <summary>The gateway: an Orleans client of the cluster on Postgres, the webhook endpoint's services and the change feed's API.</summary>
     public static WebApplicationBuilder AddDirectorySyncGateway(this WebApplicationBuilder builder, ClusterSettings settings)
     {
         builder.AddServiceDefaults();
         builder.AddWebhookApi();
+        // GET /changes reads the feed table itself: a read needs no grain.
+        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(settings.ConnectionString));
+        builder.Services.AddChangeFeed(builder.Configuration);
 
         DbProviderFactories.RegisterFactory("Npgsql", NpgsqlFactory.Instance);
         var tls = ClusterTls.From(builder.Configuration);
@@ -52,6 +56,7 @@ public static class GatewayExtensions
         app.UseOperationsAccess(hasOpenPages: false);
         app.MapHealthEndpoints();
         app.MapWebhookApi();
+        app.MapChangesApi();
         return app;
     }
 }

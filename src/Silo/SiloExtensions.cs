@@ -1,9 +1,11 @@
 using System.Data.Common;
 using System.Net;
+using DirectorySync.Feed;
 using DirectorySync.Hosting;
 using DirectorySync.Storage;
 using DirectorySync.Webhooks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Configuration;
 using Orleans.Dashboard;
@@ -79,6 +81,12 @@ public static class SiloExtensions
             }
             silo.AddStartupTask((services, _) =>
                 services.GetRequiredService<IGrainFactory>().GetGrain<IMaintenanceGrain>(0).EnsureScheduledAsync());
+            silo.AddStartupTask(async (services, _) =>
+            {
+                var grains = services.GetRequiredService<IGrainFactory>();
+                foreach (var endpoint in services.GetRequiredService<IOptions<ChangeFeedOptions>>().Value.Endpoints.Keys)
+                    await grains.GetGrain<IWebhookEndpointGrain>(endpoint).EnsureRunningAsync();
+            });
         });
         builder.Services.AddHealthChecks()
             .AddPostgresCheck(settings.ConnectionString)
@@ -115,6 +123,7 @@ public static class SiloExtensions
     {
         app.UseOperationsAccess(hasOpenPages: DashboardEnabled(app.Configuration));
         app.MapHealthEndpoints();
+        app.MapWebhookAdminApi();
         if (app.Services.GetService<WebhookOptions>() is not null) app.MapWebhookApi();
         if (DashboardEnabled(app.Configuration))
             app.MapOrleansDashboard(routePrefix: DashboardPath).RequireOperationsToken(DashboardPath);
