@@ -21,10 +21,12 @@ $$;
 -- REVOKE CREATE ON SCHEMA public FROM PUBLIC.)
 GRANT USAGE ON SCHEMA public TO directorysync_app;
 
--- Orleans clustering and reminders (001, 002). OrleansQuery holds the SQL the silos run: read, never written.
+-- Orleans clustering, reminders and grain state (001, 002, 010). OrleansQuery holds the SQL the silos run: read, never
+-- written. Grain state is never deleted (a clear keeps the row, to keep its version).
 GRANT SELECT ON OrleansQuery TO directorysync_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON orleans_membership_versions, orleans_membership, orleans_reminders TO directorysync_app;
 GRANT SELECT ON orleans_reminder_entries TO directorysync_app;
+GRANT SELECT, INSERT, UPDATE ON orleans_grain_state TO directorysync_app;
 
 -- The mirror and its bookkeeping (003, 004, 008, 009), written by the directory grains.
 GRANT SELECT, INSERT, UPDATE, DELETE ON
@@ -35,7 +37,7 @@ TO directorysync_app;
 -- The reminder etags and the mirror's identity columns: nextval only (USAGE), never setval.
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO directorysync_app;
 
--- Every sync_* and orleans_* function (001, 005, 008), whatever its arguments: this role's, no longer everyone's (they run
+-- Every sync_* and orleans_* function (001, 005, 008, 010), whatever its arguments: this role's, no longer everyone's (they run
 -- with the caller's rights, so PUBLIC's default EXECUTE gave nothing, but the grants here should be the whole truth).
 DO $$
 DECLARE

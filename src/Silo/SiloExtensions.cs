@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Configuration;
 using Orleans.Dashboard;
+using Orleans.Storage;
 
 namespace DirectorySync.Silo;
 
@@ -19,7 +20,7 @@ public static class SiloExtensions
     public const string DashboardPath = "/dashboard";
     private const int DashboardSampleMilliseconds = 5_000;
 
-    /// <summary>The silo: the sync engine, Orleans on Postgres (clustering, reminders), the dashboard, health.</summary>
+    /// <summary>The silo: the sync engine, Orleans on Postgres (clustering, reminders, grain state), the dashboard, health.</summary>
     public static WebApplicationBuilder AddDirectorySyncSilo(this WebApplicationBuilder builder, ClusterSettings settings)
     {
         var configuration = builder.Configuration;
@@ -63,6 +64,7 @@ public static class SiloExtensions
                 o.Invariant = AdoNetInvariant;
                 o.ConnectionString = settings.ConnectionString;
             });
+            silo.AddSyncGrainStorage(settings.ConnectionString);
             silo.Services.Configure<ReminderOptions>(configuration.GetSection("Reminders"));
             // How soon a crashed silo is declared dead, so its grains and reminders move (Orleans's defaults unless set).
             silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection("Orleans:Membership"));
@@ -94,6 +96,24 @@ public static class SiloExtensions
                 services => ActivatorUtilities.CreateInstance<SiloMembershipHealthCheck>(services),
                 HealthStatus.Unhealthy, [HealthEndpoints.ReadyTag]));
         return builder;
+    }
+
+    /// <summary>
+    /// The grain storage named <see cref="GrainStorage.Name"/>: grain state in Postgres (sql/010) through the ADO.NET
+    /// provider, behind <see cref="FullGrainIdStorage"/>. The test clusters register it the same way.
+    /// </summary>
+    public static ISiloBuilder AddSyncGrainStorage(this ISiloBuilder silo, string connectionString)
+    {
+        silo.AddAdoNetGrainStorage(GrainStorage.Name, o =>
+        {
+            o.Invariant = AdoNetInvariant;
+            o.ConnectionString = connectionString;
+        });
+        // Takes the name over from the provider's own registration (the last one wins); the lifecycle participant that
+        // registration added resolves the name too, so the provider still initialises, through the wrapper.
+        silo.Services.AddKeyedSingleton<IGrainStorage>(GrainStorage.Name,
+            (services, _) => new FullGrainIdStorage(AdoNetGrainStorageFactory.Create(services, GrainStorage.Name)));
+        return silo;
     }
 
     /// <summary>The address other silos and gateways reach this silo at (loopback unless configured).</summary>

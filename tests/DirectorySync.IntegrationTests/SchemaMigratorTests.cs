@@ -29,6 +29,7 @@ public sealed class SchemaMigratorTests
         Assert.Equal(SchemaMigrator.Scripts.Select(s => s.Version), await RecordedVersionsAsync(database));
         Assert.True(await TableExistsAsync(database, "orleans_membership"));
         Assert.True(await TableExistsAsync(database, "orleans_reminders"));
+        Assert.True(await TableExistsAsync(database, "orleans_grain_state"));
         Assert.True(await TableExistsAsync(database, "directory_users"));
     }
 

@@ -1,7 +1,10 @@
 using System.Net;
+using DirectorySync.IntegrationTests.Grains;
+using DirectorySync.Storage;
 using DirectorySync.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Orleans.Storage;
 using Xunit;
 using static DirectorySync.IntegrationTests.EndToEnd.Payloads;
 
@@ -9,7 +12,7 @@ namespace DirectorySync.IntegrationTests.EndToEnd;
 
 /// <summary>
 /// <c>sql/roles/least_privilege.sql</c> on a migrated database: a silo and a gateway logged in as that role apply every
-/// kind of event, and the role can change no schema nor the SQL the silos run.
+/// kind of event and keep grain state, and the role can change no schema nor the SQL the silos run.
 /// </summary>
 public sealed class LeastPrivilegeRoleTests : IAsyncLifetime
 {
@@ -83,6 +86,25 @@ public sealed class LeastPrivilegeRoleTests : IAsyncLifetime
         await system.Silos.Single().Services.GetRequiredService<IGrainFactory>().GetGrain<IMaintenanceGrain>(0).PurgeAsync();
         Assert.True(await CountAsync("SELECT count(*) FROM orleans_reminders") >= 1);
         Assert.Equal(7, await CountAsync("SELECT count(*) FROM event_log"));
+    }
+
+    [Fact]
+    public async Task Service_running_as_the_role_keeps_grain_state()
+    {
+        await using var system = await SyncSystem.StartAsync("least_privilege_state",
+            new Dictionary<string, string?> { ["Database:Migrate"] = "false" }, connectionString: _roleConnectionString);
+        var storage = system.Silos.Single().Services.GetRequiredKeyedService<IGrainStorage>(GrainStorage.Name);
+        var grain = GrainId.Create("least-privilege", "probe");
+        var state = new GrainState<Note>(new Note { Text = "first" });
+
+        await storage.WriteStateAsync("probe", grain, state);
+        state.State = new Note { Text = "second" };
+        await storage.WriteStateAsync("probe", grain, state);
+        await storage.ClearStateAsync("probe", grain, state);
+        await storage.ReadStateAsync("probe", grain, state);
+
+        Assert.False(state.RecordExists);
+        Assert.Equal(1, await CountAsync("SELECT count(*) FROM orleans_grain_state WHERE payload IS NULL AND version = 3"));
     }
 
     [Theory]

@@ -1,4 +1,5 @@
 using DirectorySync.Events;
+using DirectorySync.Silo;
 using DirectorySync.Storage;
 using DirectorySync.Sync;
 using DirectorySync.Testing;
@@ -13,7 +14,7 @@ namespace DirectorySync.IntegrationTests.Grains;
 
 /// <summary>
 /// Real silos of the sync grains (Orleans TestingHost, in this process) on a fresh Postgres database of our schema,
-/// with reminders in that database (so a directory cleanup survives a silo).
+/// with reminders in that database (so a directory cleanup survives a silo) and the silos' grain storage.
 /// </summary>
 internal sealed class SyncTestCluster : IAsyncDisposable
 {
@@ -60,6 +61,7 @@ internal sealed class SyncTestCluster : IAsyncDisposable
                 o.ConnectionString = connectionString;
             });
             silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
+            silo.AddSyncGrainStorage(connectionString);
         });
         System.Data.Common.DbProviderFactories.RegisterFactory(TestSilo.Invariant, NpgsqlFactory.Instance);
         var cluster = builder.Build();
