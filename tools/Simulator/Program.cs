@@ -24,7 +24,13 @@ public static class Program
                [--since ISO-TIME]) [delivery options as above]
             Resends the envelopes of a JSONL file (one per line), or the payloads of event_log by received_at.
 
-        Exit code: 0 when every event was acknowledged and the mirror (if verified) matched; 1 otherwise; 2 on usage errors.
+        consume --url GATEWAY-URL --key READ-API-KEY [--after POSITION] [--directory ID] [--idle-s 5]
+                [--verify "<npgsql connection string>"] [--verify-timeout-s 30]
+            Follows GET /changes from the start of the feed (or after POSITION) until a long-poll of --idle-s brings
+            nothing, applying each entry as an application would; --verify then checks that what it rebuilt is exactly
+            the mirror (every directory, user and group in its WorkOS shape, and every membership).
+
+        Exit code: 0 when every event was acknowledged (or the feed followed) and the mirror (if verified) matched; 1 otherwise; 2 on usage errors.
         """;
 
     private const string InlineSocketCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
@@ -49,6 +55,8 @@ public static class Program
             {
                 "simulate" => await SimulateCommand.RunAsync(
                     CommandLine.Parse(args, SimulateCommand.ValueOptions, SimulateCommand.FlagOptions), cancellation.Token),
+                "consume" => await ConsumeCommand.RunAsync(
+                    CommandLine.Parse(args, ConsumeCommand.ValueOptions, ConsumeCommand.FlagOptions), cancellation.Token),
                 "replay" => await ReplayCommand.RunAsync(
                     CommandLine.Parse(args, ReplayCommand.ValueOptions, ReplayCommand.FlagOptions), cancellation.Token),
                 null or "help" or "--help" or "-h" => ShowUsage(null),

@@ -1,4 +1,5 @@
 using DirectorySync.Feed;
+using DirectorySync.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -16,7 +17,7 @@ namespace DirectorySync.Grains;
 /// The reminder brings the endpoint back on another silo after a crash.
 /// </remarks>
 public sealed partial class WebhookEndpointGrain(
-    [PersistentState("webhook-endpoint", "sync")] IPersistentState<WebhookEndpointState> state,
+    [PersistentState("webhook-endpoint", GrainStorage.Name)] IPersistentState<WebhookEndpointState> state,
     ChangeFeed feed, WebhookSender sender, IOptions<ChangeFeedOptions> options, TimeProvider clock,
     ILogger<WebhookEndpointGrain> logger)
     : Grain, IWebhookEndpointGrain, IRemindable

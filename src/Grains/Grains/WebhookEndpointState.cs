@@ -1,7 +1,7 @@
 namespace DirectorySync.Grains;
 
 /// <summary>
-/// An outbound endpoint's delivery progress, persisted as grain state (storage "sync"). Positions are kept as the feed
+/// An outbound endpoint's delivery progress, persisted as grain state (<see cref="Storage.GrainStorage.Name"/>). Positions are kept as the feed
 /// writes them (<see cref="Feed.FeedPosition"/> text).
 /// </summary>
 [GenerateSerializer]
