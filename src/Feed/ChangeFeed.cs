@@ -15,13 +15,14 @@ public enum FeedStatus { Read, Expired, Unknown }
 public sealed class ChangeFeed(NpgsqlDataSource dataSource)
 {
     /// <summary>
-    /// Up to <paramref name="limit"/> entries after <paramref name="after"/> (of one directory, when given, and not past
-    /// <paramref name="through"/>), in feed order.
+    /// Up to <paramref name="limit"/> entries after <paramref name="after"/> (from the first entry kept when null; of one
+    /// directory, when given, and not past <paramref name="through"/>), in feed order.
     /// </summary>
-    public async Task<FeedPage> ReadAsync(FeedPosition after, int limit, string? directory = null, FeedPosition? through = null,
+    public async Task<FeedPage> ReadAsync(FeedPosition? after, int limit, string? directory = null, FeedPosition? through = null,
         CancellationToken cancellationToken = default)
     {
         var last = through ?? new FeedPosition(long.MaxValue, int.MaxValue);
+        var from = after ?? FeedPosition.Start;
         await using var batch = dataSource.CreateBatch();
         batch.BatchCommands.Add(Command("""
             SELECT change_feed_settled_below(), h.xact, h.ordinal,
@@ -35,20 +36,20 @@ public sealed class ChangeFeed(NpgsqlDataSource dataSource)
             FROM change_feed f
             WHERE {(directory is null ? "" : "f.directory_id = $6 AND ")}(f.xact, f.ordinal) > ($1, $2) AND (f.xact, f.ordinal) <= ($3, $4)
               AND f.xact < change_feed_settled_below()
-              AND ($1, $2) >= (SELECT h.xact, h.ordinal FROM change_feed_horizon h)
+              {(after is null ? "" : "AND ($1, $2) >= (SELECT h.xact, h.ordinal FROM change_feed_horizon h)")}
             ORDER BY f.xact, f.ordinal
             LIMIT $5
             """, directory is null
-                ? [after.Xact, after.Ordinal, last.Xact, last.Ordinal, limit]
-                : [after.Xact, after.Ordinal, last.Xact, last.Ordinal, limit, directory]));
+                ? [from.Xact, from.Ordinal, last.Xact, last.Ordinal, limit]
+                : [from.Xact, from.Ordinal, last.Xact, last.Ordinal, limit, directory]));
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         var settledBelow = reader.GetInt64(0);
         var horizon = new FeedPosition(reader.GetInt64(1), reader.GetInt32(2));
         FeedPosition? oldest = reader.IsDBNull(3) ? null : new FeedPosition(reader.GetInt64(3), reader.GetInt32(4));
         // A position is only given out once its transaction is below xmin, and xmin never goes back.
-        if (after.Xact >= settledBelow) return new FeedPage([], FeedStatus.Unknown, horizon, oldest);
-        if (after < horizon) return new FeedPage([], FeedStatus.Expired, horizon, oldest);
+        if (from.Xact >= settledBelow) return new FeedPage([], FeedStatus.Unknown, horizon, oldest);
+        if (from < horizon && after is not null) return new FeedPage([], FeedStatus.Expired, horizon, oldest);
 
         await reader.NextResultAsync(cancellationToken);
         var entries = new List<FeedEntry>();

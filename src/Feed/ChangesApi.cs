@@ -34,9 +34,13 @@ public static partial class ChangesApi
     private static async Task<IResult> ReadAsync(HttpContext context, ChangeFeed feed, IOptions<ChangeFeedOptions> options, ILoggerFactory loggers)
     {
         var query = context.Request.Query;
-        var after = FeedPosition.Start;
-        if (query["after"].ToString() is { Length: > 0 } afterText && !FeedPosition.TryParse(afterText, out after))
-            return BadRequest(loggers, $"after must be a position as given in list_metadata.after ({FeedPosition.TextLength} characters 0-9 and a-f), not '{Shorten(afterText)}'");
+        FeedPosition? after = null;
+        if (query["after"].ToString() is { Length: > 0 } afterText)
+        {
+            if (!FeedPosition.TryParse(afterText, out var position))
+                return BadRequest(loggers, $"after must be a position as given in list_metadata.after ({FeedPosition.TextLength} characters 0-9 and a-f), not '{Shorten(afterText)}'");
+            after = position;
+        }
         if (!TryNumber(query["limit"], DefaultLimit, 1, MaxLimit, out var limit))
             return BadRequest(loggers, $"limit must be a whole number from 1 to {MaxLimit}, not '{Shorten(query["limit"].ToString())}'");
         if (!TryNumber(query["wait"], 0, 0, MaxWaitSeconds, out var wait))
@@ -52,7 +56,7 @@ public static partial class ChangesApi
                 case FeedStatus.Unknown:
                     return BadRequest(loggers, $"after {after} is not a position this feed gave out (it is ahead of every settled entry)");
                 case FeedStatus.Expired:
-                    LogExpired(loggers.CreateLogger(typeof(ChangesApi)), after.ToString(), page.Oldest?.ToString());
+                    LogExpired(loggers.CreateLogger(typeof(ChangesApi)), after.GetValueOrDefault().ToString(), page.Oldest?.ToString());
                     return Results.Json(new Dictionary<string, string?>
                     {
                         ["message"] = $"Entries after {after} are no longer kept (ChangeFeed__Retention). Read the mirror in full, then follow the feed from GET /changes/latest taken before that read.",
