@@ -37,6 +37,12 @@ internal sealed class WebhookReceiver : IAsyncDisposable
 
     public int Accepted { get; private set; }
 
+    /// <summary>
+    /// Skips entries at or before the last position applied of their directory, as an application does once it asked
+    /// for a replay; otherwise such an entry is a problem (it came twice, or out of order).
+    /// </summary>
+    public bool SkipsSeenPositions { get; set; }
+
     /// <summary>Never answers (until the request is given up by its sender).</summary>
     public bool Hangs { get; set; }
 
@@ -91,7 +97,7 @@ internal sealed class WebhookReceiver : IAsyncDisposable
             if (changes.Select(c => (string)c!["directory_id"]!).Distinct().Count() != 1) Problems.Add("a message mixing directories");
             try
             {
-                foreach (var change in changes) Replica.Apply(change!.AsObject());
+                foreach (var change in changes.Select(c => c!.AsObject()).Where(c => !SkipsSeenPositions || Replica.IsNew(c))) Replica.Apply(change);
             }
             catch (InvalidDataException e)
             {

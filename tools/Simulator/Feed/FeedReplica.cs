@@ -20,6 +20,10 @@ public sealed class FeedReplica
 
     public string? Position { get; private set; }
 
+    /// <summary>Whether the entry is after the last one applied of its directory (what an application keeps to skip a replayed entry).</summary>
+    public bool IsNew(JsonObject entry) =>
+        !_positions.TryGetValue((string)entry["directory_id"]!, out var last) || string.CompareOrdinal((string)entry["position"]!, last) > 0;
+
     /// <summary>
     /// Applies one entry (<c>{id, position, event, directory_id, created_at, data}</c>). Each directory's entries come in
     /// feed order (webhooks interleave directories): one not after its directory's last is refused.
