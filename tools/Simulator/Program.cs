@@ -30,6 +30,10 @@ public static class Program
             nothing, applying each entry as an application would; --verify then checks that what it rebuilt is exactly
             the mirror (every directory, user and group in its WorkOS shape, and every membership).
 
+        listen --port PORT [--out FILE]
+            A local endpoint for the service's outbound webhooks: answers every POST 200 and writes, per message, when
+            it came (Unix ms), its webhook-id, its number of entries and its last entry's position (benchmarks).
+
         Exit code: 0 when every event was acknowledged (or the feed followed) and the mirror (if verified) matched; 1 otherwise; 2 on usage errors.
         """;
 
@@ -57,6 +61,8 @@ public static class Program
                     CommandLine.Parse(args, SimulateCommand.ValueOptions, SimulateCommand.FlagOptions), cancellation.Token),
                 "consume" => await ConsumeCommand.RunAsync(
                     CommandLine.Parse(args, ConsumeCommand.ValueOptions, ConsumeCommand.FlagOptions), cancellation.Token),
+                "listen" => await ListenCommand.RunAsync(
+                    CommandLine.Parse(args, ListenCommand.ValueOptions, ListenCommand.FlagOptions), cancellation.Token),
                 "replay" => await ReplayCommand.RunAsync(
                     CommandLine.Parse(args, ReplayCommand.ValueOptions, ReplayCommand.FlagOptions), cancellation.Token),
                 null or "help" or "--help" or "-h" => ShowUsage(null),
