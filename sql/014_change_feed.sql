@@ -30,7 +30,8 @@ CREATE TABLE change_feed_horizon (
 INSERT INTO change_feed_horizon (xact, ordinal) VALUES (0, 0);
 
 -- Entries of transaction ids below this are final: every such transaction has ended. Taken from the snapshot of the
--- statement that calls it, so it agrees with what that statement sees.
+-- statement that calls it; a later statement may read up to it too (its later snapshot sees every such transaction's
+-- rows), never a bound taken later than its own snapshot.
 CREATE FUNCTION change_feed_settled_below() RETURNS bigint
 LANGUAGE sql STABLE
 RETURN pg_snapshot_xmin(pg_current_snapshot())::text::bigint;

@@ -21,44 +21,54 @@ public sealed class ChangeFeed(NpgsqlDataSource dataSource)
     public async Task<FeedPage> ReadAsync(FeedPosition? after, int limit, string? directory = null, FeedPosition? through = null,
         CancellationToken cancellationToken = default)
     {
-        var last = through ?? new FeedPosition(long.MaxValue, int.MaxValue);
         var from = after ?? FeedPosition.Start;
-        await using var batch = dataSource.CreateBatch();
-        batch.BatchCommands.Add(Command("""
+        long settledBelow;
+        FeedPosition horizon;
+        FeedPosition? oldest;
+        await using (var bounds = dataSource.CreateCommand("""
             SELECT change_feed_settled_below(), h.xact, h.ordinal,
                    (SELECT f.xact FROM change_feed f ORDER BY f.xact, f.ordinal LIMIT 1),
                    (SELECT f.ordinal FROM change_feed f ORDER BY f.xact, f.ordinal LIMIT 1)
-            FROM change_feed_horizon h
-            """));
-        // Its own horizon check too: a purge between the two statements must not leave a gap unseen.
-        batch.BatchCommands.Add(Command($"""
-            SELECT f.xact, f.ordinal, f.directory_id, f.event, f.created_at, f.data::text
-            FROM change_feed f
-            WHERE {(directory is null ? "" : "f.directory_id = $6 AND ")}(f.xact, f.ordinal) > ($1, $2) AND (f.xact, f.ordinal) <= ($3, $4)
-              AND f.xact < change_feed_settled_below()
-              {(after is null ? "" : "AND ($1, $2) >= (SELECT h.xact, h.ordinal FROM change_feed_horizon h)")}
-            ORDER BY f.xact, f.ordinal
-            LIMIT $5
-            """, directory is null
-                ? [from.Xact, from.Ordinal, last.Xact, last.Ordinal, limit]
-                : [from.Xact, from.Ordinal, last.Xact, last.Ordinal, limit, directory]));
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        var settledBelow = reader.GetInt64(0);
-        var horizon = new FeedPosition(reader.GetInt64(1), reader.GetInt32(2));
-        FeedPosition? oldest = reader.IsDBNull(3) ? null : new FeedPosition(reader.GetInt64(3), reader.GetInt32(4));
+            FROM change_feed_horizon h WHERE h.only_row
+            """))
+        await using (var reader = await bounds.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            settledBelow = reader.GetInt64(0);
+            horizon = new FeedPosition(reader.GetInt64(1), reader.GetInt32(2));
+            oldest = reader.IsDBNull(3) ? null : new FeedPosition(reader.GetInt64(3), reader.GetInt32(4));
+        }
         // A position is only given out once its transaction is below xmin, and xmin never goes back.
         if (from.Xact >= settledBelow) return new FeedPage([], FeedStatus.Unknown, horizon, oldest);
         if (from < horizon && after is not null) return new FeedPage([], FeedStatus.Expired, horizon, oldest);
 
-        await reader.NextResultAsync(cancellationToken);
-        var entries = new List<FeedEntry>();
-        while (await reader.ReadAsync(cancellationToken))
+        // Up to what was settled when the bounds were read: a later snapshot sees all of it (those transactions had
+        // ended), and nothing of a transaction that had not. As plain row bounds, each read is one index range.
+        var settled = new FeedPosition(settledBelow - 1, int.MaxValue);
+        var last = through is { } t && t < settled ? t : settled;
+        // Its own horizon check too: a purge since the bounds were read must not leave a gap unseen.
+        var horizonCheck = after is null ? "" : "AND ($1, $2) >= (SELECT h.xact, h.ordinal FROM change_feed_horizon h WHERE h.only_row)";
+        await using var rows = directory is null
+            ? Command($"""
+                SELECT f.xact, f.ordinal, f.directory_id, f.event, f.created_at, f.data::text
+                FROM change_feed f
+                WHERE (f.xact, f.ordinal) > ($1, $2) AND (f.xact, f.ordinal) <= ($3, $4) {horizonCheck}
+                ORDER BY f.xact, f.ordinal LIMIT $5
+                """, from.Xact, from.Ordinal, last.Xact, last.Ordinal, limit)
+            : Command($"""
+                SELECT f.xact, f.ordinal, f.directory_id, f.event, f.created_at, f.data::text
+                FROM change_feed f
+                WHERE (f.directory_id, f.xact, f.ordinal) > ($6, $1, $2) AND (f.directory_id, f.xact, f.ordinal) <= ($6, $3, $4) {horizonCheck}
+                ORDER BY f.directory_id, f.xact, f.ordinal LIMIT $5
+                """, from.Xact, from.Ordinal, last.Xact, last.Ordinal, limit, directory);
+        await using var entries = await rows.ExecuteReaderAsync(cancellationToken);
+        var page = new List<FeedEntry>();
+        while (await entries.ReadAsync(cancellationToken))
         {
-            entries.Add(new FeedEntry(new FeedPosition(reader.GetInt64(0), reader.GetInt32(1)), reader.GetString(2), reader.GetString(3),
-                new DateTimeOffset(reader.GetDateTime(4), TimeSpan.Zero), reader.GetString(5)));
+            page.Add(new FeedEntry(new FeedPosition(entries.GetInt64(0), entries.GetInt32(1)), entries.GetString(2), entries.GetString(3),
+                new DateTimeOffset(entries.GetDateTime(4), TimeSpan.Zero), entries.GetString(5)));
         }
-        return new FeedPage(entries, FeedStatus.Read, horizon, oldest);
+        return new FeedPage(page, FeedStatus.Read, horizon, oldest);
     }
 
     /// <summary>
@@ -71,7 +81,7 @@ public sealed class ChangeFeed(NpgsqlDataSource dataSource)
             SELECT x.xact, x.ordinal FROM (
                 SELECT f.xact, f.ordinal FROM change_feed f WHERE f.xact < change_feed_settled_below()
                 UNION ALL
-                SELECT h.xact, h.ordinal FROM change_feed_horizon h) AS x
+                SELECT h.xact, h.ordinal FROM change_feed_horizon h WHERE h.only_row) AS x
             ORDER BY x.xact DESC, x.ordinal DESC LIMIT 1
             """);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -105,21 +115,21 @@ public sealed class ChangeFeed(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand("""
             WITH cut AS (
                 SELECT f.xact, f.ordinal FROM change_feed f WHERE f.created_at < now() - $1
-                ORDER BY f.xact DESC, f.ordinal DESC LIMIT 1),
+                ORDER BY f.created_at DESC LIMIT 1),
             gone AS (
                 DELETE FROM change_feed f USING cut WHERE (f.xact, f.ordinal) <= (cut.xact, cut.ordinal) RETURNING 1),
             moved AS (
                 UPDATE change_feed_horizon h SET xact = cut.xact, ordinal = cut.ordinal FROM cut
-                WHERE (cut.xact, cut.ordinal) > (h.xact, h.ordinal) RETURNING 1)
+                WHERE h.only_row AND (cut.xact, cut.ordinal) > (h.xact, h.ordinal) RETURNING 1)
             SELECT count(*)::int FROM gone
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = retention });
         return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    private static NpgsqlBatchCommand Command(string sql, params object[] values)
+    private NpgsqlCommand Command(string sql, params object[] values)
     {
-        var command = new NpgsqlBatchCommand(sql);
+        var command = dataSource.CreateCommand(sql);
         foreach (var value in values) command.Parameters.Add(new NpgsqlParameter { Value = value });
         return command;
     }
