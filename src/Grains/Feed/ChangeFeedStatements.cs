@@ -8,7 +8,7 @@ namespace DirectorySync.Feed;
 /// <summary>
 /// The statements a flush adds to write its change feed entries (sql/014), in its own transaction: the leaving entries
 /// before any row leaves the mirror, the arriving ones after every row entered it. Each entry's data is its row shaped
-/// by the WorkOS REST shapes of sql/012.
+/// by the WorkOS REST shapes of sql/012 (a user without its <c>groups</c>: sql/014).
 /// </summary>
 internal static class ChangeFeedStatements
 {
@@ -42,9 +42,9 @@ internal static class ChangeFeedStatements
         FROM unnest($2::integer[], $3::text[], $4::text[], $5::text[], $6::text[]) AS r (ordinal, event, kind, id, user_id)
         CROSS JOIN LATERAL (SELECT CASE r.kind
             WHEN 'directory' THEN (SELECT workos_directory_json(d) FROM directories d WHERE d.workos_directory_id = $1)
-            WHEN 'user' THEN (SELECT workos_user_json(u) FROM directory_users u WHERE u.workos_user_id = r.id)
+            WHEN 'user' THEN (SELECT change_feed_user_json(u) FROM directory_users u WHERE u.workos_user_id = r.id)
             WHEN 'group' THEN (SELECT workos_group_json(g) FROM directory_groups g WHERE g.workos_group_id = r.id)
-            ELSE (SELECT jsonb_build_object('directory_id', $1::text, 'user', workos_user_json(u), 'group', workos_group_json(g))
+            ELSE (SELECT change_feed_membership_json($1, u, g)
                   FROM directory_users u
                   JOIN directory_groups g ON g.workos_group_id = r.id
                   JOIN directory_group_memberships m ON m.user_id = u.id AND m.group_id = g.id
@@ -62,7 +62,7 @@ internal static class ChangeFeedStatements
             SELECT 0 AS rank, '' AS key, 'dsync.activated' AS event, workos_directory_json(d) AS data
             FROM directories d WHERE d.workos_directory_id = $1
             UNION ALL
-            SELECT 1, u.workos_user_id, 'dsync.user.created', workos_user_json(u)
+            SELECT 1, u.workos_user_id, 'dsync.user.created', change_feed_user_json(u)
             FROM directories d JOIN directory_users u ON u.directory_id = d.id
             WHERE d.workos_directory_id = $1 AND sync_newer(u.version_at, u.version_event_id, $3, $4)
             UNION ALL
@@ -70,8 +70,7 @@ internal static class ChangeFeedStatements
             FROM directories d JOIN directory_groups g ON g.directory_id = d.id
             WHERE d.workos_directory_id = $1 AND sync_newer(g.version_at, g.version_event_id, $3, $4)
             UNION ALL
-            SELECT 3, g.workos_group_id || '/' || u.workos_user_id, 'dsync.group.user_added',
-                   jsonb_build_object('directory_id', $1::text, 'user', workos_user_json(u), 'group', workos_group_json(g))
+            SELECT 3, g.workos_group_id || '/' || u.workos_user_id, 'dsync.group.user_added', change_feed_membership_json($1, u, g)
             FROM directories d
             JOIN directory_users u ON u.directory_id = d.id
             JOIN directory_group_memberships m ON m.user_id = u.id

@@ -118,6 +118,8 @@ public sealed partial class WebhookEndpointGrain(
     /// <summary>Sends one directory's entries until none is left, its batch waits for a retry, or the endpoint is disabled.</summary>
     private async Task DeliverAsync(string directory)
     {
+        // A directory this endpoint no longer asks for (ChangeFeed__Endpoints__<name>__Directories) keeps its lane, idle.
+        if (_directories is not null && !_directories.Contains(directory)) return;
         try
         {
             while (state.State.DisabledReason is null && state.State.Lanes.TryGetValue(directory, out var lane) && !_stopping.IsCancellationRequested)

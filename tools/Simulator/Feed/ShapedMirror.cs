@@ -4,9 +4,8 @@ using Npgsql;
 namespace DirectorySync.Simulator.Feed;
 
 /// <summary>
-/// The mirror as the feed shapes it (the service's own WorkOS REST shapes, sql/012), to compare with what following the
-/// feed rebuilt. A user's <c>groups</c> is left out on both sides: an entry carries the user's groups when it was
-/// written, and a later membership change does not rewrite the user.
+/// The mirror in the service's own WorkOS REST shapes (sql/012), to compare with what following the feed rebuilt. A
+/// user's <c>groups</c> is left out: the feed tells memberships as entries of their own.
 /// </summary>
 public static class ShapedMirror
 {
