@@ -35,22 +35,23 @@ internal static class ChangeFeedStatements
             entries.Select(e => e.UserId).ToArray()));
     }
 
-    // An entry whose row is not in the mirror is not written: the feed tells what the mirror shows.
+    // An entry whose row is not in the mirror is not written: the feed tells what the mirror shows. Materialized, so
+    // each entry is shaped once (inlined, the shaping was evaluated again for the filter: twice the cost).
     private const string Record = """
+        WITH shaped AS MATERIALIZED (
+            SELECT r.ordinal, r.event, CASE r.kind
+                WHEN 'directory' THEN (SELECT workos_directory_json(d) FROM directories d WHERE d.workos_directory_id = $1)
+                WHEN 'user' THEN (SELECT change_feed_user_json(u) FROM directory_users u WHERE u.workos_user_id = r.id)
+                WHEN 'group' THEN (SELECT workos_group_json(g) FROM directory_groups g WHERE g.workos_group_id = r.id)
+                ELSE (SELECT change_feed_membership_json($1, u, g)
+                      FROM directory_users u
+                      JOIN directory_groups g ON g.workos_group_id = r.id
+                      JOIN directory_group_memberships m ON m.user_id = u.id AND m.group_id = g.id
+                      WHERE u.workos_user_id = r.user_id)
+                END AS data
+            FROM unnest($2::integer[], $3::text[], $4::text[], $5::text[], $6::text[]) AS r (ordinal, event, kind, id, user_id))
         INSERT INTO change_feed (xact, ordinal, directory_id, event, data)
-        SELECT pg_current_xact_id()::text::bigint, r.ordinal, $1, r.event, x.data
-        FROM unnest($2::integer[], $3::text[], $4::text[], $5::text[], $6::text[]) AS r (ordinal, event, kind, id, user_id)
-        CROSS JOIN LATERAL (SELECT CASE r.kind
-            WHEN 'directory' THEN (SELECT workos_directory_json(d) FROM directories d WHERE d.workos_directory_id = $1)
-            WHEN 'user' THEN (SELECT change_feed_user_json(u) FROM directory_users u WHERE u.workos_user_id = r.id)
-            WHEN 'group' THEN (SELECT workos_group_json(g) FROM directory_groups g WHERE g.workos_group_id = r.id)
-            ELSE (SELECT change_feed_membership_json($1, u, g)
-                  FROM directory_users u
-                  JOIN directory_groups g ON g.workos_group_id = r.id
-                  JOIN directory_group_memberships m ON m.user_id = u.id AND m.group_id = g.id
-                  WHERE u.workos_user_id = r.user_id)
-            END AS data) AS x
-        WHERE x.data IS NOT NULL
+        SELECT pg_current_xact_id()::text::bigint, s.ordinal, $1, s.event, s.data FROM shaped s WHERE s.data IS NOT NULL
         """;
 
     // After a deletion older than the directory's newest activation: the directory and everything in it newer than the
