@@ -44,7 +44,8 @@ CREATE FUNCTION change_feed_user_json(u directory_users) RETURNS jsonb
 LANGUAGE sql STABLE
 RETURN workos_user_json(jsonb_populate_record(u, '{"id": null}')) - 'groups';
 
--- A membership as an entry tells it, like WorkOS's user_added and user_removed: {directory_id, user, group}.
-CREATE FUNCTION change_feed_membership_json(directory text, u directory_users, g directory_groups) RETURNS jsonb
-LANGUAGE sql STABLE
-RETURN jsonb_build_object('directory_id', directory, 'user', change_feed_user_json(u), 'group', workos_group_json(g));
+-- A membership as an entry tells it, like WorkOS's user_added and user_removed: {directory_id, user, group}, from its
+-- user and group as entries shape them (each shaped once per flush, however many memberships name it).
+CREATE FUNCTION change_feed_membership_json(directory text, shaped_user jsonb, shaped_group jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+RETURN jsonb_build_object('directory_id', directory, 'user', shaped_user, 'group', shaped_group);

@@ -35,21 +35,28 @@ internal static class ChangeFeedStatements
             entries.Select(e => e.UserId).ToArray()));
     }
 
-    // An entry whose row is not in the mirror is not written: the feed tells what the mirror shows. Materialized, so
-    // each entry is shaped once (inlined, the shaping was evaluated again for the filter: twice the cost).
+    // Each user and group is shaped once per flush however many entries name it (an initial sync's flush adds several
+    // memberships of one user), and an entry whose row is not in the mirror is not written: the feed tells what the
+    // mirror shows. Materialized, so nothing is shaped twice (inlined, the filter evaluated the shaping again).
     private const string Record = """
-        WITH shaped AS MATERIALIZED (
+        WITH r AS MATERIALIZED (
+            SELECT * FROM unnest($2::integer[], $3::text[], $4::text[], $5::text[], $6::text[]) AS r (ordinal, event, kind, id, user_id)),
+        users AS MATERIALIZED (
+            SELECT u.id AS pk, u.workos_user_id AS id, change_feed_user_json(u) AS data FROM directory_users u
+            WHERE u.workos_user_id IN (SELECT r.id FROM r WHERE r.kind = 'user' UNION SELECT r.user_id FROM r WHERE r.kind = 'membership')),
+        groups AS MATERIALIZED (
+            SELECT g.id AS pk, g.workos_group_id AS id, workos_group_json(g) AS data FROM directory_groups g
+            WHERE g.workos_group_id IN (SELECT r.id FROM r WHERE r.kind IN ('group', 'membership'))),
+        shaped AS MATERIALIZED (
             SELECT r.ordinal, r.event, CASE r.kind
                 WHEN 'directory' THEN (SELECT workos_directory_json(d) FROM directories d WHERE d.workos_directory_id = $1)
-                WHEN 'user' THEN (SELECT change_feed_user_json(u) FROM directory_users u WHERE u.workos_user_id = r.id)
-                WHEN 'group' THEN (SELECT workos_group_json(g) FROM directory_groups g WHERE g.workos_group_id = r.id)
-                ELSE (SELECT change_feed_membership_json($1, u, g)
-                      FROM directory_users u
-                      JOIN directory_groups g ON g.workos_group_id = r.id
-                      JOIN directory_group_memberships m ON m.user_id = u.id AND m.group_id = g.id
-                      WHERE u.workos_user_id = r.user_id)
+                WHEN 'user' THEN (SELECT u.data FROM users u WHERE u.id = r.id)
+                WHEN 'group' THEN (SELECT g.data FROM groups g WHERE g.id = r.id)
+                ELSE (SELECT change_feed_membership_json($1, u.data, g.data)
+                      FROM users u, groups g, directory_group_memberships m
+                      WHERE u.id = r.user_id AND g.id = r.id AND m.user_id = u.pk AND m.group_id = g.pk)
                 END AS data
-            FROM unnest($2::integer[], $3::text[], $4::text[], $5::text[], $6::text[]) AS r (ordinal, event, kind, id, user_id))
+            FROM r)
         INSERT INTO change_feed (xact, ordinal, directory_id, event, data)
         SELECT pg_current_xact_id()::text::bigint, s.ordinal, $1, s.event, s.data FROM shaped s WHERE s.data IS NOT NULL
         """;
@@ -71,7 +78,8 @@ internal static class ChangeFeedStatements
             FROM directories d JOIN directory_groups g ON g.directory_id = d.id
             WHERE d.workos_directory_id = $1 AND sync_newer(g.version_at, g.version_event_id, $3, $4)
             UNION ALL
-            SELECT 3, g.workos_group_id || '/' || u.workos_user_id, 'dsync.group.user_added', change_feed_membership_json($1, u, g)
+            SELECT 3, g.workos_group_id || '/' || u.workos_user_id, 'dsync.group.user_added',
+                   change_feed_membership_json($1, change_feed_user_json(u), workos_group_json(g))
             FROM directories d
             JOIN directory_users u ON u.directory_id = d.id
             JOIN directory_group_memberships m ON m.user_id = u.id
