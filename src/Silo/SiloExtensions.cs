@@ -1,10 +1,12 @@
 using System.Data.Common;
 using System.Net;
+using DirectorySync.Feed;
 using DirectorySync.Hosting;
 using DirectorySync.Storage;
 using DirectorySync.Webhooks;
 using DirectorySync.WorkOS;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Configuration;
 using Orleans.Dashboard;
@@ -84,6 +86,12 @@ public static class SiloExtensions
             silo.AddStartupTask((services, _) =>
                 services.GetRequiredService<IGrainFactory>().GetGrain<IMaintenanceGrain>(0).EnsureScheduledAsync());
             silo.AddWorkOSSource();
+            silo.AddStartupTask(async (services, _) =>
+            {
+                var grains = services.GetRequiredService<IGrainFactory>();
+                foreach (var endpoint in services.GetRequiredService<IOptions<ChangeFeedOptions>>().Value.Endpoints.Keys)
+                    await grains.GetGrain<IWebhookEndpointGrain>(endpoint).EnsureRunningAsync();
+            });
         });
         builder.Services.AddHealthChecks()
             .AddPostgresCheck(settings.ConnectionString)
@@ -156,6 +164,7 @@ public static class SiloExtensions
     {
         app.UseOperationsAccess(hasOpenPages: DashboardEnabled(app.Configuration));
         app.MapHealthEndpoints();
+        app.MapWebhookAdminApi();
         if (app.Services.GetService<WebhookOptions>() is not null) app.MapWebhookApi();
         app.MapAdminEndpoints();
         if (DashboardEnabled(app.Configuration))
