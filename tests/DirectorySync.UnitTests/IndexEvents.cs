@@ -5,7 +5,7 @@ namespace DirectorySync.UnitTests;
 /// <summary>Events of directory d1 for deciding in a <see cref="DirectorySync.Sync.DirectoryIndex"/>; <c>second</c> is the event's created_at offset.</summary>
 internal static class IndexEvents
 {
-    private static readonly DateTimeOffset T0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
+    public static readonly DateTimeOffset T0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
     private static int _sequence;
 
     private static SyncEvent Make(SyncEventKind kind, int second, DirectoryData? directory = null, DirectoryUser? user = null,

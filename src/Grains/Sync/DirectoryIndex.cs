@@ -116,7 +116,7 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
         {
             if (SyncRules.IsDelete(e, policy) || !SyncRules.Repairs(e, state, _tombstone)) return ApplyOutcome.Stale;
             // The listing's content, at the version the row has, where the row is.
-            changes.Write(kind, id, member!.Placement, member.Live!.Value, e);
+            changes.Write(kind, id, member!.Placement, member.Placement, member.Live!.Value, e);
             return ApplyOutcome.Applied;
         }
         if (member is null) members[id] = member = new Member(id);
