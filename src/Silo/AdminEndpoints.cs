@@ -53,15 +53,18 @@ public static class AdminEndpoints
         string id, IGrainFactory grains, WorkOSOptions workos, ReconcileStore runs, SyncStatusQueries queries)
     {
         if (BadId(id) is { } bad) return bad;
+        // Each grain is asked before Postgres: the cursor moves only after its events are durable, and a run's report is
+        // saved before its progress moves on, so what Postgres answers next is at least as far along (never behind).
+        var cursor = workos.IsConfigured ? await grains.GetGrain<IWorkOSSourceGrain>(0).CursorAsync() : null;
         var (known, lastEvent, pendingCount, pending) = await queries.DirectoryAsync(id);
         if (!known) return Problem(StatusCodes.Status404NotFound, $"Directory {id} is unknown here: no event, row or reconciliation names it");
 
-        var summary = await grains.GetGrain<IDirectoryGrain>(id).SummaryAsync();
-        var recentRuns = await runs.RunsAsync(id, 1);
-        var lastRun = recentRuns.FirstOrDefault();
         var progress = workos.IsConfigured ? await grains.GetGrain<IReconcileGrain>(id).ProgressAsync() : null;
-        var cursor = workos.IsConfigured ? await grains.GetGrain<IWorkOSSourceGrain>(0).CursorAsync() : null;
-        var held = lastRun is { Status: "held" } ? await runs.PlanAsync(lastRun.RunId, SyncStatusQueries.PendingSample) : [];
+        var summary = await grains.GetGrain<IDirectoryGrain>(id).SummaryAsync();
+        var lastRun = (await runs.RunsAsync(id, 1)).FirstOrDefault();
+        // A run can be held with nothing to delete (WorkOS no longer lists the directory): its report's note says why.
+        var heldRun = lastRun is { Status: "held", Report.HeldBack: > 0 } ? lastRun : null;
+        var held = heldRun is null ? [] : await runs.PlanAsync(heldRun.RunId, SyncStatusQueries.PendingSample);
         var now = DateTimeOffset.UtcNow;
 
         return Results.Json(new DirectorySyncStatus(
@@ -71,7 +74,7 @@ public static class AdminEndpoints
             new EventsApiStatus(workos.IsConfigured, cursor?.After, cursor?.AfterCreatedAt, cursor?.LastPolledAt, cursor?.CaughtUpAt,
                 cursor?.CaughtUpAt is { } caughtUp ? (now - caughtUp).TotalSeconds : null, cursor?.LastError),
             new ReconciliationStatus(progress?.RunId is not null ? progress : null, lastRun),
-            new HeldDeletions(lastRun is { Status: "held" } ? lastRun.RunId : null, lastRun is { Status: "held" } ? lastRun.Report.HeldBack : 0, held),
+            new HeldDeletions(heldRun?.RunId, heldRun?.Report.HeldBack ?? 0, held),
             new PendingObjects(pendingCount, pending)), AdminJson.Default.DirectorySyncStatus);
     }
 

@@ -152,6 +152,8 @@ public sealed partial class ReconcileGrain(
                 return;
             }
             Run.Failures = 0;
+            // The operator's status shows a running run's counts so far, not zeros until it ends.
+            await store.SaveReportAsync(Run.RunId, Run.Report);
             await state.WriteStateAsync();
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
