@@ -117,8 +117,8 @@ END {
     print ""
     print "## Read API"
     print ""
-    printf "A fresh silo and gateway synced one directory of %s users, %s groups and %s memberships per user through webhooks; `simulator read-load` walked it (%s), then requested pages of 100 users (each with its groups) at random, starts scheduled at %s/s for %s s whatever the answers (open loop; latency from the scheduled start): %s pages answered, p50 %s ms, p99 %s ms, max %s ms, %s. CPU during the load (%% of one core): gateway %s, Postgres %s, silo %s; the machine %s.\n", fmt(rd[1]), fmt(rd[2]), rd[3], rd[15], fmt(rd[4]), ENVIRON["READ_SECONDS"], fmt(rd[5]), rd[6], rd[7], rd[8], rd[9] == "OK" ? "every request answered 200" : "NOT every request answered", rd[10], rd[11], rd[12], rd[13]
-    printf "  \"read_api\": {\"users\": %s, \"groups\": %s, \"memberships_per_user\": %s, \"rate\": %s, \"pages\": %s, \"p50_ms\": %s, \"p99_ms\": %s, \"max_ms\": %s, \"ok\": %s},\n", num(rd[1]), num(rd[2]), num(rd[3]), num(rd[4]), num(rd[5]), num(rd[6]), num(rd[7]), num(rd[8]), rd[9] == "OK" ? "true" : "false" > json
+    printf "A fresh silo and gateway synced one directory of %s users, %s groups and %s memberships per user through webhooks; `simulator read-load` walked it (%s), then requested pages of 100 users (users\047 groups: %s) at random, starts scheduled at %s/s for %s s whatever the answers (open loop; latency from the scheduled start): %s pages answered, p50 %s ms, p99 %s ms, max %s ms, %s. CPU during the load (%% of one core): gateway %s, Postgres %s, silo %s; the machine %s.\n", fmt(rd[1]), fmt(rd[2]), rd[3], rd[15], rd[16] == "embedded" ? "embedded, each user\047s" : "[], as WorkOS answers teams created from 2026-05-01", fmt(rd[4]), ENVIRON["READ_SECONDS"], fmt(rd[5]), rd[6], rd[7], rd[8], rd[9] == "OK" ? "every request answered 200" : "NOT every request answered", rd[10], rd[11], rd[12], rd[13]
+    printf "  \"read_api\": {\"users\": %s, \"groups\": %s, \"memberships_per_user\": %s, \"user_groups\": %s, \"rate\": %s, \"pages\": %s, \"p50_ms\": %s, \"p99_ms\": %s, \"max_ms\": %s, \"ok\": %s},\n", num(rd[1]), num(rd[2]), num(rd[3]), str(rd[16]), num(rd[4]), num(rd[5]), num(rd[6]), num(rd[7]), num(rd[8]), rd[9] == "OK" ? "true" : "false" > json
   }
 
   # The goals: those of the issue that moved the decisions into the grains, and the first round of 50 percent of the null endpoint.
@@ -157,8 +157,9 @@ END {
   known = (k in tput) && ok[k] && ENVIRON["INITIAL_EVENTS"] >= 61000
   goal("the 61,000-event initial sync under 20 s end to end (acknowledged = durable)", (k in dur) ? sprintf("%.1f s for %s events (cold); directory 2 (warm): %s s", dur[k], fmt(events[k]), (("ours" SUBSEP "second") in dur) ? sprintf("%.1f", dur["ours", "second"]) : "-") : "-", verdict(dur[k] + 0 < 20, known))
   # Every request must have been answered too: a server that fell behind has its late requests skipped, not measured.
-  known = readn > 0 && rd[1] >= 100000 && rd[4] >= 200
-  goal("read API: p99 ≤ 20 ms for pages of 100 at 200/s on a 100,000-user directory", readn ? rd[7] " ms at " fmt(rd[4]) "/s on " fmt(rd[1]) " users (" rd[3] " memberships each)" (rd[9] == "OK" ? "" : ", not every request answered") : "- (run with --read)", verdict(rd[7] + 0 <= 20 && rd[9] == "OK", known))
+  # The goal is judged on the default ReadApi__UserGroups=empty, not with groups embedded in the users.
+  known = readn > 0 && rd[1] >= 100000 && rd[4] >= 200 && rd[16] == "empty"
+  goal("read API: p99 ≤ 20 ms for pages of 100 at 200/s on a 100,000-user directory", readn ? rd[7] " ms at " fmt(rd[4]) "/s on " fmt(rd[1]) " users (" rd[3] " memberships each, users\047 groups " rd[16] ")" (rd[9] == "OK" ? "" : ", not every request answered") : "- (run with --read)", verdict(rd[7] + 0 <= 20 && rd[9] == "OK", known))
   printf "\n  ]\n}\n" > json
 }
 function goal(name, measured, result) {

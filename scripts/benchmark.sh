@@ -41,6 +41,7 @@ scripts/benchmark.sh [options]
   --read-memberships N    memberships per user (default 5)
   --read-rate N           pages/s (default 200)
   --read-seconds N        (default 60)
+  --read-user-groups M    the gateway's ReadApi__UserGroups: empty (default) or embedded (each user's groups)
   --seed-recipe DIR       the seed recipe (default ../shared/peers/seed-recipe, then /work/shared/peers/seed-recipe)
   --profile               also profile ours during the warm second directory: group commits, what Postgres's side of
                           the pipeline was doing (sampled), Postgres time per statement, and (if perf works here) a
@@ -55,7 +56,7 @@ USAGE
 USERS=10000 GROUPS_=1000 MEMBERSHIPS=5 CHURN=10000 CONCURRENCY=32 RATE=1000 STEADY_USERS=2500
 TARGETS=ours,feed,insilo,seed,null STAGES=burst,churn,second,pair,steady MEMORY=0 BUILD=1 QUICK=0
 MEMORY_USERS=90000 MEMORY_GROUPS=10000 MEMORY_MEMBERSHIPS=1 SOAK_MINUTES=0 SOAK_RATE=500
-READ=0 READ_USERS=100000 READ_GROUPS=1000 READ_MEMBERSHIPS=5 READ_RATE=200 READ_SECONDS=60
+READ=0 READ_USERS=100000 READ_GROUPS=1000 READ_MEMBERSHIPS=5 READ_RATE=200 READ_SECONDS=60 READ_USER_GROUPS=empty
 OUT=.local/benchmark SEED_RECIPE="" PROFILE=0
 need_number() { [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "$1 needs a whole number, not '${2:-}'" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
@@ -82,6 +83,7 @@ while [ $# -gt 0 ]; do
     --read-memberships) need_number "$1" "${2:-}"; READ_MEMBERSHIPS=$2; shift ;;
     --read-rate) need_number "$1" "${2:-}"; READ_RATE=$2; shift ;;
     --read-seconds) need_number "$1" "${2:-}"; READ_SECONDS=$2; shift ;;
+    --read-user-groups) case "${2:-}" in empty|embedded) READ_USER_GROUPS=$2 ;; *) echo "--read-user-groups needs empty or embedded, not '${2:-}'" >&2; exit 2 ;; esac; shift ;;
     --seed-recipe) SEED_RECIPE=${2:?}; shift ;;
     --profile) PROFILE=1 ;;
     --no-build) BUILD=0 ;;
@@ -648,10 +650,10 @@ READ_TSV=$OUT/read.tsv; : >"$READ_TSV"
 if [ "$READ" = 1 ]; then
   current=read url="" ready_s=""
   role_pid=()
-  log "=== read API: $READ_USERS users, $READ_GROUPS groups, $READ_MEMBERSHIPS memberships per user; pages of 100 at $READ_RATE/s for $READ_SECONDS s ==="
+  log "=== read API: $READ_USERS users, $READ_GROUPS groups, $READ_MEMBERSHIPS memberships per user, users' groups $READ_USER_GROUPS; pages of 100 at $READ_RATE/s for $READ_SECONDS s ==="
   # shellcheck disable=SC2046
   sim simulate $(history_args read) --out "$STREAMS/read.jsonl" >"$LOGS/generate-read.out"
-  export ReadApi__Keys; ReadApi__Keys=$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+  export ReadApi__Keys ReadApi__UserGroups=$READ_USER_GROUPS; ReadApi__Keys=$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
   if start_ours bench_read gateway; then
     run_stage read read "$url"
     rm -f "$STREAMS/read.jsonl"
@@ -667,15 +669,15 @@ if [ "$READ" = 1 ]; then
     read -r answered load_s < <(awk '$1 == "pages" {gsub(",", ""); print $2, $5}' "$LOGS/read-load.out") || true
     walk=$(awk '$1 == "walk" {sub(/^walk +/, ""); print}' "$LOGS/read-load.out")
     result=$(awk '$1 == "result" {print $2}' "$LOGS/read-load.out" | tail -1)
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$READ_USERS" "$READ_GROUPS" "$READ_MEMBERSHIPS" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$READ_USERS" "$READ_GROUPS" "$READ_MEMBERSHIPS" \
       "$READ_RATE" "${answered:-0}" "${p50:--}" "${p99:--}" "${max:--}" "${result:-FAILED}" \
       "$(percent $(( a[1] - b[1] )) "${load_s:-0}")" "$(percent $(( a[3] - b[3] )) "${load_s:-0}")" \
-      "$(percent $(( a[0] - b[0] )) "${load_s:-0}")" "$(percent $(( a[4] - b[4] )) "${load_s:-0}")" "${load_s:-0}" "${walk:--}" >>"$READ_TSV"
+      "$(percent $(( a[0] - b[0] )) "${load_s:-0}")" "$(percent $(( a[4] - b[4] )) "${load_s:-0}")" "${load_s:-0}" "${walk:--}" "$READ_USER_GROUPS" >>"$READ_TSV"
     log "read API: p50 ${p50:--} ms, p99 ${p99:--} ms, max ${max:--} ms, ${answered:-0} pages, ${result:-FAILED}"
   else
     log "read API: the service did not start"
   fi
-  unset ReadApi__Keys
+  unset ReadApi__Keys ReadApi__UserGroups
   stop_all
 fi
 

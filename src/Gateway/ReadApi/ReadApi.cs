@@ -58,11 +58,11 @@ public static partial class ReadApi
         foreach (var resource in Enum.GetValues<Resource>())
         {
             api.MapGet($"/{resource.Path()}", (HttpContext context, [FromKeyedServices(nameof(ReadApi))] NpgsqlDataSource db) =>
-                ListAsync(context, db, resource, logger));
+                ListAsync(context, db, resource, options.UserGroups, logger));
             api.MapGet($"/{resource.Path()}/{{id}}", (HttpContext context, string id, [FromKeyedServices(nameof(ReadApi))] NpgsqlDataSource db) =>
-                GetAsync(context, db, resource, id, logger));
+                GetAsync(context, db, resource, id, options.UserGroups, logger));
         }
-        LogMapped(logger, options.KeyHashes.Count);
+        LogMapped(logger, options.KeyHashes.Count, options.UserGroups);
         return app;
     }
 
@@ -84,11 +84,11 @@ public static partial class ReadApi
         return builder.Build();
     }
 
-    private static async Task<IResult> ListAsync(HttpContext context, NpgsqlDataSource db, Resource resource, ILogger logger)
+    private static async Task<IResult> ListAsync(HttpContext context, NpgsqlDataSource db, Resource resource, UserGroups userGroups, ILogger logger)
     {
         var (request, invalid) = ListRequest.Parse(resource, context.Request.Query);
         if (invalid is not null) return Refused(context, invalid, logger);
-        return await ServeAsync(context, db, ReadQuery.ForList(request!), missing => missing switch
+        return await ServeAsync(context, db, ReadQuery.ForList(request!, userGroups), missing => missing switch
         {
             "after" or "before" => InvalidCursor(request!, missing),
             "directory" => ReadApiError.NotFound(Resource.Directories, request!.Filter(missing)!),
@@ -107,8 +107,8 @@ public static partial class ReadApi
     }
 
     // Kestrel refuses a path holding NUL (which Postgres text cannot) before it gets here.
-    private static Task<IResult> GetAsync(HttpContext context, NpgsqlDataSource db, Resource resource, string id, ILogger logger) =>
-        ServeAsync(context, db, ReadQuery.ForObject(resource, id), _ => ReadApiError.NotFound(resource, id), logger);
+    private static Task<IResult> GetAsync(HttpContext context, NpgsqlDataSource db, Resource resource, string id, UserGroups userGroups, ILogger logger) =>
+        ServeAsync(context, db, ReadQuery.ForObject(resource, id, userGroups), _ => ReadApiError.NotFound(resource, id), logger);
 
     /// <summary>Runs <paramref name="query"/> and streams its body to the client; a missing object or no body is refused.</summary>
     private static async Task<IResult> ServeAsync(HttpContext context, NpgsqlDataSource db, ReadQuery query, Func<string, ReadApiError> missing, ILogger logger)
@@ -159,8 +159,8 @@ public static partial class ReadApi
     [LoggerMessage(Level = LogLevel.Information, Message = "Read API not mapped: ReadApi__Keys is not set (GET /directories, /directory_users and /directory_groups answer 404)")]
     private static partial void LogNotMapped(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Read API mapped at /directories, /directory_users and /directory_groups for {Keys} key(s)")]
-    private static partial void LogMapped(ILogger logger, int keys);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Read API mapped at /directories, /directory_users and /directory_groups for {Keys} key(s); users' groups {UserGroups}")]
+    private static partial void LogMapped(ILogger logger, int keys, UserGroups userGroups);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Read API refused {Path} with 401: {Reason} (from {RemoteAddress})")]
     private static partial void LogUnauthorized(ILogger logger, string path, string reason, string? remoteAddress);

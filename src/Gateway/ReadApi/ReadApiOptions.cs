@@ -17,6 +17,9 @@ public sealed record ReadApiOptions
     /// <summary>The read API's own connection pool (the Orleans client keeps another, see README).</summary>
     public int MaxConnections { get; init; } = 8;
 
+    /// <summary>What a user object's deprecated <c>groups</c> holds (FACTS §8): most of a page's cost when embedded.</summary>
+    public UserGroups UserGroups { get; init; } = UserGroups.Empty;
+
     public bool IsEnabled => KeyHashes.Count > 0;
 
     public static ReadApiOptions From(IConfiguration configuration)
@@ -26,12 +29,20 @@ public sealed record ReadApiOptions
             throw new InvalidOperationException(
                 $"Setting ReadApi__Keys has a key of {shortKey.Length} characters; each must be at least {MinimumKeyLength} (a long random value, e.g. `openssl rand -base64 32`).");
         var maxConnections = configuration["ReadApi:MaxConnections"];
+        var userGroups = configuration["ReadApi:UserGroups"];
         return new ReadApiOptions
         {
             KeyHashes = keys.Select(k => SHA256.HashData(Encoding.UTF8.GetBytes(k))).ToArray(),
             MaxConnections = string.IsNullOrEmpty(maxConnections) ? 8
                 : int.TryParse(maxConnections, out var n) && n > 0 ? n
                 : throw new InvalidOperationException($"Setting ReadApi__MaxConnections must be a positive whole number, not '{maxConnections}'."),
+            UserGroups = userGroups?.Trim().ToLowerInvariant() switch
+            {
+                null or "" or "empty" => UserGroups.Empty,
+                "embedded" => UserGroups.Embedded,
+                _ => throw new InvalidOperationException(
+                    $"Setting ReadApi__UserGroups must be 'empty' (users' groups are [], as WorkOS answers for teams created from 2026-05-01) or 'embedded' (each user's current groups), not '{userGroups}'."),
+            },
         };
     }
 
@@ -47,4 +58,17 @@ public sealed record ReadApiOptions
         foreach (var key in KeyHashes) admitted |= CryptographicOperations.FixedTimeEquals(key, hash);
         return admitted;
     }
+}
+
+/// <summary>
+/// What a REST user's <c>groups</c> holds. WorkOS deprecated the field: teams created from 2026-05-01 get <c>[]</c>, older
+/// teams each user's groups. An application reads a user's groups with <c>GET /directory_groups?user=</c> either way.
+/// </summary>
+public enum UserGroups
+{
+    /// <summary><c>[]</c>, as WorkOS answers teams created from 2026-05-01.</summary>
+    Empty,
+
+    /// <summary>The user's groups in the mirror now, as WorkOS answers older teams.</summary>
+    Embedded,
 }

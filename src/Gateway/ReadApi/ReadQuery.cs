@@ -24,10 +24,10 @@ public sealed class ReadQuery
 
     public IReadOnlyList<object> Parameters => _parameters;
 
-    public static ReadQuery ForList(ListRequest request)
+    public static ReadQuery ForList(ListRequest request, UserGroups userGroups)
     {
         var query = new ReadQuery();
-        var table = Table.Of(request.Resource);
+        var table = Table.Of(request.Resource, userGroups);
         var conditions = query.Conditions(request);
         var (cursorName, cursor) = request.After is not null ? ("after", request.After) : request.Before is not null ? ("before", request.Before) : (null, null);
         var forward = request.Before is null;
@@ -58,7 +58,7 @@ public sealed class ReadQuery
             : ($"CASE WHEN {more} THEN {highN} END", $"CASE WHEN {other} THEN {lowN} END");
         if (request.CursorsSwapped) (before, after) = (after, before);
 
-        var missing = query.Missing(request, cursorName, cursor);
+        var missing = query.Missing(request, table, cursorName, cursor);
         query.Sql = $"""
             {query.Page(table, keyset, scanAscending, limit)}
             SELECT {missing} AS missing, {query.SyncedAt(request)} AS synced_at, json_build_object(
@@ -70,10 +70,10 @@ public sealed class ReadQuery
     }
 
     /// <summary>One object by its WorkOS id: <c>body</c> is null when there is none.</summary>
-    public static ReadQuery ForObject(Resource resource, string id)
+    public static ReadQuery ForObject(Resource resource, string id, UserGroups userGroups)
     {
         var query = new ReadQuery();
-        var table = Table.Of(resource);
+        var table = Table.Of(resource, userGroups);
         var p = query.Parameter("id", id);
         var directory = resource == Resource.Directories ? p : DirectoryOf(table, p);
         query.Sql = $"""
@@ -132,7 +132,7 @@ public sealed class ReadQuery
     }
 
     /// <summary>Which named object does not exist: a filter's (404), else the cursor's (400).</summary>
-    private string Missing(ListRequest request, string? cursorName, string? cursor)
+    private string Missing(ListRequest request, Table listed, string? cursorName, string? cursor)
     {
         var checks = new List<string>();
         foreach (var (name, table) in new[] { ("directory", Table.Directories), ("group", Table.Groups), ("user", Table.Users) })
@@ -141,8 +141,7 @@ public sealed class ReadQuery
         }
         if (cursor is not null)
         {
-            var table = Table.Of(request.Resource);
-            checks.Add($"WHEN NOT EXISTS (SELECT 1 FROM {table.Name} WHERE {table.Id} = {Parameter("cursor", cursor)}) THEN '{cursorName}'");
+            checks.Add($"WHEN NOT EXISTS (SELECT 1 FROM {listed.Name} WHERE {listed.Id} = {Parameter("cursor", cursor)}) THEN '{cursorName}'");
         }
         return checks.Count == 0 ? "NULL::text" : $"CASE {string.Join(" ", checks)} END";
     }
@@ -197,9 +196,17 @@ public sealed class ReadQuery
             )
             """);
 
+        /// <summary>Users whose <c>groups</c> is <c>[]</c> (<see cref="UserGroups.Empty"/>): no membership is read.</summary>
+        public static readonly Table Users = new("directory_users", "workos_user_id", """
+            shaped AS (
+                SELECT k.n, workos_user_object(u, d.workos_directory_id, '[]'::json) AS j
+                FROM kept k JOIN directory_users u ON u.id = k.id JOIN directories d ON d.id = u.directory_id
+            )
+            """);
+
         // A user's groups as workos_user_groups (sql/013) orders them, built for the whole page: each group on the page
         // is shaped once (MATERIALIZED keeps Postgres from shaping it per member), then gathered per user.
-        public static readonly Table Users = new("directory_users", "workos_user_id", """
+        public static readonly Table UsersWithGroups = new("directory_users", "workos_user_id", """
             members AS (
                 SELECT m.user_id, m.group_id FROM directory_group_memberships m WHERE m.user_id IN (SELECT id FROM kept)
             ), page_groups AS MATERIALIZED (
@@ -217,10 +224,10 @@ public sealed class ReadQuery
             )
             """);
 
-        public static Table Of(Resource resource) => resource switch
+        public static Table Of(Resource resource, UserGroups userGroups) => resource switch
         {
             Resource.Directories => Directories,
-            Resource.Users => Users,
+            Resource.Users => userGroups == UserGroups.Embedded ? UsersWithGroups : Users,
             _ => Groups,
         };
     }

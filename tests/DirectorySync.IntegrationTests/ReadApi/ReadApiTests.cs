@@ -10,6 +10,7 @@ namespace DirectorySync.IntegrationTests.ReadApi;
 /// <summary>
 /// The read API over real HTTP on a gateway whose mirror was filled by real webhooks (<see cref="ReadApiDirectories"/>):
 /// keyset pages in every order and from both ends, each filter, WorkOS's error answers, the freshness header, and keys.
+/// Users' groups are embedded (<c>ReadApi__UserGroups=embedded</c>); <see cref="ReadApiUserGroupsTests"/> covers the default.
 /// </summary>
 public sealed class ReadApiTests(ReadApiTests.Fixture fixture) : IClassFixture<ReadApiTests.Fixture>
 {
@@ -27,6 +28,7 @@ public sealed class ReadApiTests(ReadApiTests.Fixture fixture) : IClassFixture<R
             System = await SyncSystem.StartAsync("read_api", new Dictionary<string, string?>
             {
                 ["ReadApi:Keys"] = $"{Key}, {OtherKey}",
+                ["ReadApi:UserGroups"] = "embedded",
                 ["Logging:LogLevel:DirectorySync.Gateway.ReadApi.ReadApi"] = "Information",
             }, Logs);
             await SendAsync(System);

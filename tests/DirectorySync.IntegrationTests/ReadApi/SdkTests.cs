@@ -10,6 +10,7 @@ namespace DirectorySync.IntegrationTests.ReadApi;
 /// The official WorkOS Node SDK (<c>@workos-inc/node</c>, pinned in tests/sdk/package-lock.json) reads a gateway whose
 /// mirror was filled by real webhooks: <c>node tests/sdk/read-api.mjs</c> lists directories, pages through 230 users with
 /// autoPagination(), lists a user's groups, gets a user and a group, and meets 404 and 401 as the SDK's own exceptions.
+/// Users' groups are embedded (<c>ReadApi__UserGroups=embedded</c>), as older WorkOS teams get them, so the SDK maps them.
 /// Needs node and tests/sdk/node_modules (<c>npm ci</c> in tests/sdk; .ci/run does it): without them the test fails.
 /// </summary>
 public sealed class SdkTests(SdkTests.Fixture fixture) : IClassFixture<SdkTests.Fixture>
@@ -25,7 +26,11 @@ public sealed class SdkTests(SdkTests.Fixture fixture) : IClassFixture<SdkTests.
 
         public async Task InitializeAsync()
         {
-            System = await SyncSystem.StartAsync("read_api_sdk", new Dictionary<string, string?> { ["ReadApi:Keys"] = ReadApiTests.Key });
+            System = await SyncSystem.StartAsync("read_api_sdk", new Dictionary<string, string?>
+            {
+                ["ReadApi:Keys"] = ReadApiTests.Key,
+                ["ReadApi:UserGroups"] = "embedded",
+            });
             var staff = Group(Staff, Directory, "Staff", CreatedAt(0));
             var everyone = Group(Everyone, Directory, "Everyone", CreatedAt(0).AddDays(-1));
             await SendEventsAsync(System, [
