@@ -2,12 +2,13 @@
 -- transaction as the change itself (src/Grains/Feed/ChangeFeedWrites.cs), read by GET /changes and the outbound webhooks.
 --
 -- An entry's position is (xact, ordinal): the id of the transaction that wrote it (pg_current_xact_id) and its place
--- in that transaction. Readers serve only entries whose transaction id is below their snapshot's xmin, i.e. entries of
+-- in that transaction. Per directory, positions are commit order: a flush's first statement is sync_fence, which can
+-- only update the fence row once the directory's previous flush committed, so each flush's transaction id is assigned
+-- after its predecessor's commit, and a reader of one directory never sees an entry before an earlier one. Across
+-- directories, readers serve only entries whose transaction id is below their snapshot's xmin, i.e. entries of
 -- transactions that had all ended, as had every transaction with a smaller id: an entry that commits later always has a
 -- larger position than every entry already served, so a reader resuming after a position never skips one (a plain
--- sequence would: its values commit out of order, FACTS §10). Per directory, positions are commit order: a flush's
--- first statement is sync_fence, which can only update the fence row once the directory's previous flush committed,
--- so each flush's transaction id is assigned after its predecessor's commit.
+-- sequence would: its values commit out of order, FACTS §10).
 CREATE TABLE change_feed (
     xact         bigint      NOT NULL,
     ordinal      integer     NOT NULL,

@@ -9,8 +9,9 @@ public sealed record FeedPage(IReadOnlyList<FeedEntry> Entries, FeedStatus Statu
 public enum FeedStatus { Read, Expired, Unknown }
 
 /// <summary>
-/// Reads the change feed (sql/014). Only settled entries are served: those of transactions below the reading
-/// statement's snapshot xmin, so an entry still to commit always comes after every position already given out.
+/// Reads the change feed (sql/014). Across directories only settled entries are served: those of transactions below a
+/// snapshot's xmin, so an entry still to commit always comes after every position already given out. One directory's
+/// entries need no such wait: its flushes commit in position order (sql/014), so whatever of it is visible has no gap.
 /// </summary>
 public sealed class ChangeFeed(NpgsqlDataSource dataSource)
 {
@@ -22,11 +23,11 @@ public sealed class ChangeFeed(NpgsqlDataSource dataSource)
         CancellationToken cancellationToken = default)
     {
         var from = after ?? FeedPosition.Start;
-        long settledBelow;
+        long settledBelow, assignedBelow;
         FeedPosition horizon;
         FeedPosition? oldest;
         await using (var bounds = dataSource.CreateCommand("""
-            SELECT change_feed_settled_below(), h.xact, h.ordinal,
+            SELECT change_feed_settled_below(), pg_snapshot_xmax(pg_current_snapshot())::text::bigint, h.xact, h.ordinal,
                    (SELECT f.xact FROM change_feed f ORDER BY f.xact, f.ordinal LIMIT 1),
                    (SELECT f.ordinal FROM change_feed f ORDER BY f.xact, f.ordinal LIMIT 1)
             FROM change_feed_horizon h WHERE h.only_row
@@ -35,17 +36,19 @@ public sealed class ChangeFeed(NpgsqlDataSource dataSource)
         {
             await reader.ReadAsync(cancellationToken);
             settledBelow = reader.GetInt64(0);
-            horizon = new FeedPosition(reader.GetInt64(1), reader.GetInt32(2));
-            oldest = reader.IsDBNull(3) ? null : new FeedPosition(reader.GetInt64(3), reader.GetInt32(4));
+            assignedBelow = reader.GetInt64(1);
+            horizon = new FeedPosition(reader.GetInt64(2), reader.GetInt32(3));
+            oldest = reader.IsDBNull(4) ? null : new FeedPosition(reader.GetInt64(4), reader.GetInt32(5));
         }
-        // A position is only given out once its transaction is below xmin, and xmin never goes back.
-        if (from.Xact >= settledBelow) return new FeedPage([], FeedStatus.Unknown, horizon, oldest);
+        // No transaction id from here on has been assigned yet: no entry can be there.
+        if (from.Xact >= assignedBelow) return new FeedPage([], FeedStatus.Unknown, horizon, oldest);
         if (from < horizon && after is not null) return new FeedPage([], FeedStatus.Expired, horizon, oldest);
 
-        // Up to what was settled when the bounds were read: a later snapshot sees all of it (those transactions had
-        // ended), and nothing of a transaction that had not. As plain row bounds, each read is one index range.
-        var settled = new FeedPosition(settledBelow - 1, int.MaxValue);
-        var last = through is { } t && t < settled ? t : settled;
+        // Across directories, up to what was settled when the bounds were read: a later snapshot sees all of it (those
+        // transactions had ended), and nothing of a transaction that had not. As plain row bounds, each read is one
+        // index range.
+        var last = directory is not null ? new FeedPosition(long.MaxValue, int.MaxValue) : new FeedPosition(settledBelow - 1, int.MaxValue);
+        if (through is { } t && t < last) last = t;
         // Its own horizon check too: a purge since the bounds were read must not leave a gap unseen.
         var horizonCheck = after is null ? "" : "AND ($1, $2) >= (SELECT h.xact, h.ordinal FROM change_feed_horizon h WHERE h.only_row)";
         await using var rows = directory is null
@@ -90,15 +93,15 @@ public sealed class ChangeFeed(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// The directories with settled entries of transactions from <paramref name="fromXact"/> on, and the transaction id
-    /// below which every entry is settled (where the next look starts).
+    /// The directories with entries of transactions from <paramref name="fromXact"/> on, and the transaction id below
+    /// which every entry is settled: where the next look starts, so a directory whose first entry commits late is found
+    /// then.
     /// </summary>
     public async Task<(long SettledBelow, IReadOnlyList<string> Directories)> DirectoriesWithEntriesAsync(
         long fromXact, CancellationToken cancellationToken = default)
     {
         await using var command = dataSource.CreateCommand("""
-            SELECT change_feed_settled_below(),
-                   array(SELECT DISTINCT f.directory_id FROM change_feed f WHERE f.xact >= $1 AND f.xact < change_feed_settled_below())
+            SELECT change_feed_settled_below(), array(SELECT DISTINCT f.directory_id FROM change_feed f WHERE f.xact >= $1)
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = fromXact });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

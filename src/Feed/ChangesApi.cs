@@ -54,7 +54,7 @@ public static partial class ChangesApi
             switch (page.Status)
             {
                 case FeedStatus.Unknown:
-                    return BadRequest(loggers, $"after {after} is not a position this feed gave out (it is ahead of every settled entry)");
+                    return BadRequest(loggers, $"after {after} is not a position this feed gave out (no transaction has that id yet)");
                 case FeedStatus.Expired:
                     LogExpired(loggers.CreateLogger(typeof(ChangesApi)), after.GetValueOrDefault().ToString(), page.Oldest?.ToString());
                     return Results.Json(new Dictionary<string, string?>

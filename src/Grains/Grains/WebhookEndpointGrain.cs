@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace DirectorySync.Grains;
 
 /// <summary>
-/// One outbound webhook endpoint. A timer looks for directories with new settled entries in the change feed; each
+/// One outbound webhook endpoint. A timer looks for directories with new entries in the change feed; each
 /// directory has a lane that sends its entries in feed order, one batch (at most <c>ChangeFeed:MaxBatch</c>) in flight
 /// at a time, and tries a failed batch again on the Standard Webhooks schedule (or when <c>Retry-After</c> says). A 410
 /// disables the endpoint; a batch still failing after the whole schedule is kept as a failure and the lane moves on.
@@ -92,7 +92,10 @@ public sealed partial class WebhookEndpointGrain(
             .ToList(),
         state.State.Failures.ToList());
 
-    /// <summary>Finds directories with new entries and starts the lanes that have something to do.</summary>
+    /// <summary>
+    /// Finds directories with new entries and starts the lanes that have something to do. The next look starts at the
+    /// settled bound, not past what it saw: a directory's first entry may commit after a larger position of another.
+    /// </summary>
     private async Task TickAsync(CancellationToken cancellationToken)
     {
         if (state.State.DisabledReason is not null) return;

@@ -54,12 +54,22 @@ internal static class FeedSystem
         return history;
     }
 
-    /// <summary>Every entry from the start of the feed, applied as an application would.</summary>
-    public static async Task<FeedReplica> FollowAsync(SyncSystem system)
+    /// <summary>
+    /// Follows the whole feed from its start, as an application would, until what it rebuilt equals the mirror or
+    /// <paramref name="patience"/> runs out (across directories, an entry waits for every older transaction on the
+    /// server, and other test classes' databases share it); returns the copy and the differences left.
+    /// </summary>
+    public static async Task<(FeedReplica Copy, IReadOnlyList<string> Differences)> FollowUntilMirrorAsync(SyncSystem system, TimeSpan patience)
     {
-        var replica = new FeedReplica();
-        await new FeedFollower(system.Http, system.GatewayUrl, Key).FollowAsync(null, null, TimeSpan.FromSeconds(1), replica.Apply, CancellationToken.None);
-        return replica;
+        var copy = new FeedReplica();
+        var follower = new FeedFollower(system.Http, system.GatewayUrl, Key);
+        var deadline = DateTime.UtcNow + patience;
+        while (true)
+        {
+            await follower.FollowAsync(copy.Position, null, TimeSpan.FromSeconds(1), copy.Apply, CancellationToken.None);
+            var differences = ShapedMirror.Compare(copy, await ShapedMirror.ReadAsync(system.ConnectionString, null, CancellationToken.None));
+            if (differences.Count == 0 || DateTime.UtcNow >= deadline) return (copy, differences);
+        }
     }
 
     /// <summary>Waits until <paramref name="copy"/> equals the mirror; returns the differences left when <paramref name="patience"/> ran out.</summary>
