@@ -6,7 +6,7 @@ namespace DirectorySync;
 
 public static class SyncServiceCollectionExtensions
 {
-    /// <summary>The sync engine a silo hosts: options, the Postgres data source, the directory store and the write queue's bound.</summary>
+    /// <summary>The sync engine a silo hosts: options, the Postgres data source, the directory store, the write queue's bound and the silo's activity series.</summary>
     public static IServiceCollection AddDirectorySync(this IServiceCollection services, IConfiguration configuration, string connectionString)
     {
         services.AddOptions<SyncOptions>()
@@ -19,6 +19,7 @@ public static class SyncServiceCollectionExtensions
         services.AddSingleton<ReconcileStore>();
         services.AddSingleton<SyncStatusQueries>();
         services.AddSingleton<QueuedEvents>();
+        services.AddSingleton(_ => new SyncActivity(TimeProvider.System));
         return services;
     }
 }
