@@ -19,7 +19,7 @@ public static class SiloExtensions
     public const string DashboardPath = "/dashboard";
     private const int DashboardSampleMilliseconds = 5_000;
 
-    /// <summary>The silo: the sync engine, Orleans on Postgres (clustering, reminders, grain state), the dashboard, health.</summary>
+    /// <summary>The silo: the sync engine, Orleans on Postgres (clustering, reminders, grain state), the dashboard, the console, health.</summary>
     public static WebApplicationBuilder AddDirectorySyncSilo(this WebApplicationBuilder builder, ClusterSettings settings)
     {
         var configuration = builder.Configuration;
@@ -83,6 +83,9 @@ public static class SiloExtensions
             }
             silo.AddStartupTask((services, _) =>
                 services.GetRequiredService<IGrainFactory>().GetGrain<IMaintenanceGrain>(0).EnsureScheduledAsync());
+            // Each silo's last hour of events, which the console adds up over the cluster.
+            silo.AddGrainService<SyncActivityService>();
+            silo.Services.AddSingleton<SyncActivityClient>();
             silo.AddWorkOSSource();
         });
         builder.Services.AddHealthChecks()
