@@ -14,9 +14,10 @@ using Microsoft.Extensions.Logging;
 namespace DirectorySync.Hosting;
 
 /// <summary>
-/// Guards operational pages (the silo's dashboard, both hosts' metrics) with the token in <c>Operations:Token</c>, when
-/// one is set. A caller shows it as <c>Authorization: Bearer &lt;token&gt;</c>, or once as <c>?token=</c>, which sets an
-/// HttpOnly cookie holding a value derived from the token (never the token) so the dashboard's own XHR calls carry it.
+/// Guards operational pages (the silo's dashboard, console and /admin, both hosts' metrics) with the token in
+/// <c>Operations:Token</c>, when one is set. A caller shows it as <c>Authorization: Bearer &lt;token&gt;</c>, or once as
+/// <c>?token=</c>, which sets an HttpOnly cookie holding a value derived from the token (never the token) so the pages'
+/// own XHR calls carry it.
 /// Failed attempts are throttled per client address. Health endpoints are not marked: load balancers need them open.
 /// </summary>
 public sealed partial class OperationsAccess
@@ -162,6 +163,12 @@ public sealed partial class OperationsAccess
             if (!local && _throttle.RecordFailure(client)) LogThrottled(logger, client.ToString(), FailedAttemptThrottle.DefaultLimit);
         }
         context.Response.Headers.WWWAuthenticate = "Bearer";
+        if (context.GetEndpoint()?.Metadata.GetMetadata<OperationsSignIn>() is { } signIn)
+        {
+            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            await signIn.WriteAsync(context, rejected: query.Length > 0);
+            return;
+        }
         await RefuseAsync(context, StatusCodes.Status401Unauthorized, $"operations token required (Authorization: Bearer, or ?{QueryName}= once)");
     }
 
@@ -206,6 +213,16 @@ public sealed class OperationsPage
     /// token decides for everyone, and no token set means open (the dashboard, which warns at start when exposed).
     /// </summary>
     public bool OpenToLocalCallers { get; }
+}
+
+/// <summary>
+/// Marks a page a person opens in a browser: refused for want of the token, it is answered (still 401) with a form that
+/// sends the token as <c>?token=</c>, which signs the browser in, rather than with a line of text.
+/// </summary>
+public sealed class OperationsSignIn(Func<HttpContext, bool, Task> writeForm)
+{
+    /// <summary>Writes the form; <paramref name="rejected"/> when a token was just shown and refused.</summary>
+    public Task WriteAsync(HttpContext context, bool rejected) => writeForm(context, rejected);
 }
 
 public static class OperationsAccessExtensions

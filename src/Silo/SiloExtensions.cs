@@ -161,6 +161,7 @@ public static class SiloExtensions
         app.MapHealthEndpoints();
         if (app.Services.GetService<WebhookOptions>() is not null) app.MapWebhookApi();
         app.MapAdminEndpoints();
+        app.MapConsole();
         if (DashboardEnabled(app.Configuration))
             app.MapOrleansDashboard(routePrefix: DashboardPath).RequireOperationsToken(DashboardPath);
         return app;
