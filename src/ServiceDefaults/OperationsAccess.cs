@@ -179,7 +179,7 @@ public sealed partial class OperationsAccess
     }
 
     [LoggerMessage(Level = LogLevel.Warning,
-        Message = "The dashboard is reachable from the network ({Addresses}) without a token: set Operations__Token, or listen on 127.0.0.1 only")]
+        Message = "The operations pages (console, /admin, dashboard) are reachable from the network ({Addresses}) without a token: set Operations__Token, or listen on 127.0.0.1 only")]
     internal static partial void LogOpenToNetwork(ILogger logger, string addresses);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Operations page {Path} refused: wrong operations token from {Client}")]
@@ -240,8 +240,8 @@ public static class OperationsAccessExtensions
         services.AddSingleton(OperationsAccess.From(configuration));
 
     /// <summary>
-    /// Enforces <see cref="OperationsAccess"/> on marked endpoints; at start, when <paramref name="hasOpenPages"/> (a
-    /// dashboard), warns if they are open to the network.
+    /// Enforces <see cref="OperationsAccess"/> on marked endpoints; at start, when <paramref name="hasOpenPages"/> (the
+    /// silo's console, /admin and dashboard), warns if they are open to the network.
     /// </summary>
     public static WebApplication UseOperationsAccess(this WebApplication app, bool hasOpenPages)
     {

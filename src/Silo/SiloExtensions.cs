@@ -157,7 +157,8 @@ public static class SiloExtensions
 
     public static WebApplication MapSiloEndpoints(this WebApplication app)
     {
-        app.UseOperationsAccess(hasOpenPages: DashboardEnabled(app.Configuration));
+        // The console and /admin are always there: open to the network without a token, the silo says so at start.
+        app.UseOperationsAccess(hasOpenPages: true);
         app.MapHealthEndpoints();
         if (app.Services.GetService<WebhookOptions>() is not null) app.MapWebhookApi();
         app.MapAdminEndpoints();
