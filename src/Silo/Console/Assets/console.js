@@ -88,8 +88,11 @@
 
   const local = iso => new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'medium' });
 
-  function when(iso, fallback = '—') {
-    return iso ? el('time', { datetime: iso, title: local(iso) }, ago(iso)) : el('span', { class: 'muted' }, fallback);
+  // A relative time; hovering shows the local time (and what happened then, if given).
+  function when(iso, fallback = '—', what = null) {
+    return iso
+      ? el('time', { datetime: iso, title: what ? `${local(iso)}: ${what}` : local(iso) }, ago(iso))
+      : el('span', { class: 'muted' }, fallback);
   }
 
   function duration(seconds) {
@@ -275,7 +278,7 @@
       const sample = state.samples.get(directory.directory_id);
       const deletions = report.held_back > 0;
       return el('article', { class: 'held-item', 'data-directory-id': directory.directory_id },
-        el('h3', {}, directoryName(directory), ' ', el('span', { class: 'muted mono' }, directory.directory_id)),
+        el('h3', {}, directory.name ? [directory.name, ' '] : null, el('span', { class: 'muted mono' }, directory.directory_id)),
         el('p', {}, deletions
           ? `Run #${run.run_id} (${run.kind}, ${run.reason}) would delete ${number(report.held_back)} of ${number(report.mirror_rows)} rows — `
             + `${number(report.users_to_delete)} users, ${number(report.groups_to_delete)} groups, ${number(report.memberships_to_delete)} memberships — `
@@ -354,7 +357,7 @@
       el('td', { class: 'num' }, number(d.groups)),
       el('td', { class: 'num' }, number(d.memberships)),
       el('td', {}, d.last_event
-        ? [when(d.last_event.applied_at), el('span', { class: 'figures mono' }, d.last_event.event_id)]
+        ? when(d.last_event.applied_at, 'unknown', `applied ${d.last_event.event_id}`)
         : el('span', { class: 'muted' }, 'none')),
       el('td', {}, when(d.confirmed_at, 'not yet')),
       lastRunCell(d.last_run),
