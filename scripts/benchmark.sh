@@ -18,8 +18,10 @@ scripts/benchmark.sh [options]
   --concurrency N         requests in flight (default 32)
   --rate N                events/s of the steady stage (default 1000)
   --steady-users N        users of the steady stage's directory 3 (groups N/10, churn N; default 2500)
-  --targets LIST          comma-separated from ours,insilo,seed,null (default all four, run in that order); none:
-                          only the memory and soak stages
+  --targets LIST          comma-separated from ours,feed,insilo,seed,null (default all five, run in that order); none:
+                          only the memory and soak stages; feed: ours with an outbound webhook endpoint configured (a
+                          local listener), timed until the endpoint has every change, and the feed replayed from its
+                          start checked against the mirror
   --stages LIST           comma-separated from burst,churn,second,pair,steady (default all; churn needs burst);
                           pair: directories 4 and 5 initial syncs at once, interleaved, twice the requests in
                           flight (each directory as many as one alone has)
@@ -31,6 +33,14 @@ scripts/benchmark.sh [options]
                           throughput, latency and RSS per minute (directories of 5,000 users, 500 groups,
                           2 memberships each and 10,000 changes, as many as the time needs)
   --soak-rate N           events/s of the soak (default 500)
+  --read                  also run the read API stage: a fresh silo and gateway sync one directory of --read-users
+                          through webhooks, then `simulator read-load` walks its users in pages of 100 and requests
+                          pages at random at --read-rate for --read-seconds (open loop) and reports p50/p99
+  --read-users N          (default 100000)
+  --read-groups N         (default 1000)
+  --read-memberships N    memberships per user (default 5)
+  --read-rate N           pages/s (default 200)
+  --read-seconds N        (default 60)
   --seed-recipe DIR       the seed recipe (default ../shared/peers/seed-recipe, then /work/shared/peers/seed-recipe)
   --profile               also profile ours during the warm second directory: group commits, what Postgres's side of
                           the pipeline was doing (sampled), Postgres time per statement, and (if perf works here) a
@@ -43,8 +53,9 @@ USAGE
 
 # ---- Options --------------------------------------------------------------------------------------------------------
 USERS=10000 GROUPS_=1000 MEMBERSHIPS=5 CHURN=10000 CONCURRENCY=32 RATE=1000 STEADY_USERS=2500
-TARGETS=ours,insilo,seed,null STAGES=burst,churn,second,pair,steady MEMORY=0 BUILD=1 QUICK=0
+TARGETS=ours,feed,insilo,seed,null STAGES=burst,churn,second,pair,steady MEMORY=0 BUILD=1 QUICK=0
 MEMORY_USERS=90000 MEMORY_GROUPS=10000 MEMORY_MEMBERSHIPS=1 SOAK_MINUTES=0 SOAK_RATE=500
+READ=0 READ_USERS=100000 READ_GROUPS=1000 READ_MEMBERSHIPS=5 READ_RATE=200 READ_SECONDS=60
 OUT=.local/benchmark SEED_RECIPE="" PROFILE=0
 need_number() { [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "$1 needs a whole number, not '${2:-}'" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
@@ -65,6 +76,12 @@ while [ $# -gt 0 ]; do
     --memory-memberships) need_number "$1" "${2:-}"; MEMORY_MEMBERSHIPS=$2; shift ;;
     --soak) need_number "$1" "${2:-}"; SOAK_MINUTES=$2; shift ;;
     --soak-rate) need_number "$1" "${2:-}"; SOAK_RATE=$2; shift ;;
+    --read) READ=1 ;;
+    --read-users) need_number "$1" "${2:-}"; READ_USERS=$2; shift ;;
+    --read-groups) need_number "$1" "${2:-}"; READ_GROUPS=$2; shift ;;
+    --read-memberships) need_number "$1" "${2:-}"; READ_MEMBERSHIPS=$2; shift ;;
+    --read-rate) need_number "$1" "${2:-}"; READ_RATE=$2; shift ;;
+    --read-seconds) need_number "$1" "${2:-}"; READ_SECONDS=$2; shift ;;
     --seed-recipe) SEED_RECIPE=${2:?}; shift ;;
     --profile) PROFILE=1 ;;
     --no-build) BUILD=0 ;;
@@ -75,21 +92,24 @@ while [ $# -gt 0 ]; do
   shift
 done
 has() { [[ ",$1," == *",$2,"* ]]; }
-for t in ${TARGETS//,/ }; do case $t in ours|insilo|seed|null|none) ;; *) echo "unknown target $t" >&2; exit 2 ;; esac; done
+for t in ${TARGETS//,/ }; do case $t in ours|feed|insilo|seed|null|none) ;; *) echo "unknown target $t" >&2; exit 2 ;; esac; done
 for s in ${STAGES//,/ }; do case $s in burst|churn|second|pair|steady) ;; *) echo "unknown stage $s" >&2; exit 2 ;; esac; done
 if has "$STAGES" churn && ! has "$STAGES" burst; then echo "--stages: churn follows burst (directory 1 must exist)" >&2; exit 2; fi
-[ "$RATE" -ge 1 ] && [ "$CONCURRENCY" -ge 1 ] && [ "$SOAK_RATE" -ge 1 ] || { echo "--rate, --soak-rate and --concurrency must be at least 1" >&2; exit 2; }
+[ "$RATE" -ge 1 ] && [ "$CONCURRENCY" -ge 1 ] && [ "$SOAK_RATE" -ge 1 ] && [ "$READ_RATE" -ge 1 ] && [ "$READ_SECONDS" -ge 1 ] \
+  || { echo "--rate, --soak-rate, --read-rate, --read-seconds and --concurrency must be at least 1" >&2; exit 2; }
 
 # ---- Layout -----------------------------------------------------------------------------------------------------------
 OUT=$(mkdir -p "$OUT" && cd "$OUT" && pwd)
 LOGS=$OUT/logs STREAMS=$OUT/streams PGDIR=$OUT/postgres
 rm -rf "$LOGS" && mkdir -p "$LOGS" "$STREAMS"
-STAGE_TSV=$OUT/stages.tsv MIRROR_TSV=$OUT/mirror.tsv PROCESS_TSV=$OUT/processes.tsv PROFILE_MD=$OUT/profile.md
-: >"$STAGE_TSV"; : >"$MIRROR_TSV"; : >"$PROCESS_TSV"; rm -f "$PROFILE_MD"
+STAGE_TSV=$OUT/stages.tsv MIRROR_TSV=$OUT/mirror.tsv PROCESS_TSV=$OUT/processes.tsv PROFILE_MD=$OUT/profile.md FEED_TSV=$OUT/feed.tsv
+: >"$STAGE_TSV"; : >"$MIRROR_TSV"; : >"$PROCESS_TSV"; : >"$FEED_TSV"; rm -f "$PROFILE_MD"
 SILO_DLL=src/Silo/bin/Release/net10.0/DirectorySync.Silo.dll
 GATEWAY_DLL=src/Gateway/bin/Release/net10.0/DirectorySync.Gateway.dll
 SIM_DLL=tools/Simulator/bin/Release/net10.0/DirectorySync.Simulator.dll
 SECRET=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+READ_KEY=$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+ENDPOINT_SECRET="whsec_$(head -c 32 /dev/urandom | base64)"
 CLK_TCK=$(getconf CLK_TCK)
 START_DAY=2026-11-02   # the generator's fixed default start; each directory starts a day after the previous one
 STARTED_AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -255,6 +275,7 @@ history_args() {  # DIRECTORY -> the simulate options that generate its history
     3) echo "--seed 44 --users $STEADY_USERS --groups $STEADY_GROUPS --memberships-per-user $MEMBERSHIPS --churn $STEADY_USERS --start 2026-11-04T09:00:00Z" ;;
     soak) echo "--seed 46 --directories $SOAK_DIRECTORIES --users 5000 --groups 500 --memberships-per-user 2 --churn 10000 --start 2026-11-06T09:00:00Z" ;;
     memory) echo "--seed 45 --users $MEMORY_USERS --groups $MEMORY_GROUPS --memberships-per-user $MEMORY_MEMBERSHIPS --churn 0 --start 2026-11-05T09:00:00Z" ;;
+    read) echo "--seed 48 --users $READ_USERS --groups $READ_GROUPS --memberships-per-user $READ_MEMBERSHIPS --churn 0 --start 2026-11-08T09:00:00Z" ;;
   esac
 }
 generate_streams() {
@@ -272,7 +293,7 @@ generate_streams() {
   sim simulate $(history_args 3) --out "$STREAMS/steady.jsonl" >"$LOGS/generate-3.out"
   rm -f "$STREAMS/dir1.jsonl"
 }
-[[ "$TARGETS" =~ ours|insilo|seed|null ]] && generate_streams
+[[ "$TARGETS" =~ ours|feed|insilo|seed|null ]] && generate_streams
 stream_events() { wc -l <"$STREAMS/$1.jsonl" | tr -d ' '; }
 
 # ---- One stage: deliver a file, sample /proc around it, record a row ------------------------------------------------
@@ -435,18 +456,26 @@ profile_stop() {  # DELIVERY-SECONDS
 }
 
 # ---- Targets --------------------------------------------------------------------------------------------------------------
-start_ours() {  # DATABASE MODE: gateway (the normal deployment), null (the gateway's null endpoint), insilo (no gateway)
-  local database=$1 mode=$2 silo_http silo_port orleans_gateway gateway_http started
+start_ours() {  # DATABASE MODE: gateway (the normal deployment), null (the gateway's null endpoint), insilo (no gateway),
+                # feed (the normal deployment with an outbound webhook endpoint: a local listener)
+  local database=$1 mode=$2 silo_http silo_port orleans_gateway gateway_http started endpoint=()
   free_port; silo_http=$PORT; free_port; silo_port=$PORT; free_port; orleans_gateway=$PORT; free_port; gateway_http=$PORT
   pg_create_database "$PG_PORT" "$database"
+  if [ "$mode" = feed ]; then
+    free_port
+    dotnet "$SIM_DLL" listen --port "$PORT" --out "$LOGS/feed-endpoint.tsv" >"$LOGS/feed-endpoint.out" 2>&1 &
+    pids+=($!)
+    endpoint=(ChangeFeed__Endpoints__local__Url="http://127.0.0.1:$PORT/" ChangeFeed__Endpoints__local__Secret="$ENDPOINT_SECRET")
+  fi
+  gateway_url="http://127.0.0.1:$gateway_http"
   started=$(date +%s.%N)
-  ConnectionStrings__Postgres=$(connection "$database") Orleans__SiloPort=$silo_port Orleans__GatewayPort=$orleans_gateway \
+  env "${endpoint[@]}" ConnectionStrings__Postgres=$(connection "$database") Orleans__SiloPort=$silo_port Orleans__GatewayPort=$orleans_gateway \
     Webhooks__ServeInSilo=$([ "$mode" = insilo ] && echo true || echo false) WORKOS_WEBHOOK_SECRET=$SECRET \
     dotnet "$SILO_DLL" --urls "http://127.0.0.1:$silo_http" >"$LOGS/$current-silo.log" 2>&1 &
   role_pid[silo]=$!; pids+=($!); silo_metrics="http://127.0.0.1:$silo_http/metrics"
   url="http://127.0.0.1:$silo_http/webhooks/workos"
   if [ "$mode" != insilo ]; then
-    ConnectionStrings__Postgres=$(connection "$database") WORKOS_WEBHOOK_SECRET=$SECRET \
+    ConnectionStrings__Postgres=$(connection "$database") WORKOS_WEBHOOK_SECRET=$SECRET ReadApi__Keys=$READ_KEY \
       Webhooks__NullEndpoint=$([ "$mode" = null ] && echo true || echo false) \
       DirectorySync__BenchmarkMode=$([ "$mode" = null ] && echo true || echo false) \
       dotnet "$GATEWAY_DLL" --urls "http://127.0.0.1:$gateway_http" >"$LOGS/$current-gateway.log" 2>&1 &
@@ -479,14 +508,15 @@ run_target() {
   log "=== $current ==="
   case $current in
     ours) start_ours bench_ours gateway ;;
+    feed) start_ours bench_feed feed ;;
     insilo) start_ours bench_insilo insilo ;;
     null) start_ours bench_null null ;;   # the gateway needs a live silo to start serving (see BENCHMARKS.md)
     seed) start_seed ;;
   esac || { log "$current did not start; skipping it"; stop_all; return 0; }
   log "$current: ready after $ready_s s"
-  has "$STAGES" burst && run_stage "$current" burst "$url"
-  has "$STAGES" churn && run_stage "$current" churn "$url"
-  has "$STAGES" second && run_stage "$current" second "$url"
+  if has "$STAGES" burst; then run_stage "$current" burst "$url"; feed_lag burst; fi
+  if has "$STAGES" churn; then run_stage "$current" churn "$url"; feed_lag churn; fi
+  if has "$STAGES" second; then run_stage "$current" second "$url"; feed_lag second; fi
   # Each directory with as many requests in flight as one directory alone has: WorkOS sends each its own stream.
   has "$STAGES" pair && run_stage "$current" pair "$url" --concurrency $(( CONCURRENCY * 2 ))
   has "$STAGES" steady && run_stage "$current" steady "$url" --rate "$RATE"
@@ -502,10 +532,40 @@ run_target() {
     has "$STAGES" pair && verify_directory "$current" "directories 4 and 5" pair "$database" $columns
     has "$STAGES" steady && verify_directory "$current" "directory 3" 3 "$database" $columns
   fi
+  [ "$current" = feed ] && verify_feed
   stop_all
 }
 
-for target in ours insilo seed null; do
+# ---- The change feed (target feed) ------------------------------------------------------------------------------------
+feed_psql() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d bench_feed -qtAX "$@"; }
+feed_lag() {  # STAGE: how long after the stage's last acknowledgement the local endpoint had every change (target feed)
+  [ "$current" = feed ] || return 0
+  local stage=$1 acked last entries deadline=$((SECONDS + 300)) line=""
+  acked=$(date +%s%3N)   # the simulator has exited: its last acknowledgement came a moment before
+  last=$(feed_psql -c "SELECT lpad(to_hex(xact), 16, '0') || lpad(to_hex(ordinal), 8, '0') FROM change_feed ORDER BY xact DESC, ordinal DESC LIMIT 1")
+  entries=$(feed_psql -c "SELECT count(*) FROM change_feed")
+  while [ $SECONDS -lt $deadline ]; do
+    line=$(awk -F'\t' -v p="$last" '$4 == p {print $1; exit}' "$LOGS/feed-endpoint.tsv" 2>/dev/null)
+    [ -n "$line" ] && break
+    sleep 0.1
+  done
+  local lag=timeout messages received
+  [ -n "$line" ] && lag=$(awk -v a="$acked" -v l="$line" 'BEGIN { d = (l - a) / 1000; printf "%.1f", d < 0 ? 0 : d }')
+  messages=$(wc -l <"$LOGS/feed-endpoint.tsv"); received=$(awk -F'\t' '{s += $3} END {print s + 0}' "$LOGS/feed-endpoint.tsv")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$stage" "$(stream_events "$stage")" "$entries" "$received" "$messages" "$lag" >>"$FEED_TSV"
+  log "feed: $stage: the endpoint had all $entries entries ${lag} s after the last acknowledgement ($received received in $messages messages so far)"
+}
+verify_feed() {  # every entry from the feed's start, applied as an application would, must rebuild the mirror exactly
+  local out=$LOGS/feed-consume.out verdict
+  timeout -k 10 600 dotnet "$SIM_DLL" consume --url "$gateway_url" --key "$READ_KEY" --idle-s 2 \
+    --verify "$(connection bench_feed)" >"$out" 2>&1 || true
+  verdict=$(awk '$1 == "verified" {sub(/^verified +/, ""); print; exit}' "$out")
+  verdict=${verdict:-"not checked: $(tail -1 "$out")"}
+  printf '%s\t%s\t%s\t%s\n' feed "the feed from its start" "$([[ $verdict == what* ]] && echo OK || echo FAIL)" "$verdict" >>"$MIRROR_TSV"
+  log "feed: $verdict ($(awk '$1 == "followed" {sub(/^followed +/, ""); print; exit}' "$out"))"
+}
+
+for target in ours feed insilo seed null; do
   has "$TARGETS" "$target" && run_target "$target"
 done
 
@@ -583,11 +643,56 @@ if [ "$SOAK_MINUTES" -gt 0 ]; then
   stop_all
 fi
 
+# ---- Read API: pages of a large directory at a steady rate ------------------------------------------------------------------
+READ_TSV=$OUT/read.tsv; : >"$READ_TSV"
+if [ "$READ" = 1 ]; then
+  current=read url="" ready_s=""
+  role_pid=()
+  log "=== read API: $READ_USERS users, $READ_GROUPS groups, $READ_MEMBERSHIPS memberships per user; pages of 100 at $READ_RATE/s for $READ_SECONDS s ==="
+  # shellcheck disable=SC2046
+  sim simulate $(history_args read) --out "$STREAMS/read.jsonl" >"$LOGS/generate-read.out"
+  export ReadApi__Keys; ReadApi__Keys=$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+  if start_ours bench_read gateway; then
+    run_stage read read "$url"
+    rm -f "$STREAMS/read.jsonl"
+    verify_directory read "read API directory" read bench_read all
+    directory=$(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d bench_read -qtAX -c "SELECT workos_directory_id FROM directories LIMIT 1")
+    before=$(snapshot_cpu)
+    timeout -k 10 $(( READ_SECONDS * 3 + 300 )) dotnet "$SIM_DLL" read-load --url "${url%/webhooks/workos}" --key "$ReadApi__Keys" \
+      --directory "$directory" --rate "$READ_RATE" --seconds "$READ_SECONDS" >"$LOGS/read-load.out" 2>&1 || true
+    after=$(snapshot_cpu)
+    read -ra b <<<"$before"; read -ra a <<<"$after"
+    # "latency p50 4.1 ms, p99 12.3 ms, max 30.2 ms" and "pages 12,000 answered in 60.0 s (200/s), ..."
+    read -r p50 p99 max < <(awk '$1 == "latency" {gsub(",", ""); print $3, $6, $9}' "$LOGS/read-load.out") || true
+    read -r answered load_s < <(awk '$1 == "pages" {gsub(",", ""); print $2, $5}' "$LOGS/read-load.out") || true
+    walk=$(awk '$1 == "walk" {sub(/^walk +/, ""); print}' "$LOGS/read-load.out")
+    result=$(awk '$1 == "result" {print $2}' "$LOGS/read-load.out" | tail -1)
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$READ_USERS" "$READ_GROUPS" "$READ_MEMBERSHIPS" \
+      "$READ_RATE" "${answered:-0}" "${p50:--}" "${p99:--}" "${max:--}" "${result:-FAILED}" \
+      "$(percent $(( a[1] - b[1] )) "${load_s:-0}")" "$(percent $(( a[3] - b[3] )) "${load_s:-0}")" \
+      "$(percent $(( a[0] - b[0] )) "${load_s:-0}")" "$(percent $(( a[4] - b[4] )) "${load_s:-0}")" "${load_s:-0}" "${walk:--}" >>"$READ_TSV"
+    log "read API: p50 ${p50:--} ms, p99 ${p99:--} ms, max ${max:--} ms, ${answered:-0} pages, ${result:-FAILED}"
+  else
+    log "read API: the service did not start"
+  fi
+  unset ReadApi__Keys
+  stop_all
+fi
+
 # ---- Report -----------------------------------------------------------------------------------------------------------
 MACHINE="$(nproc) cores ($(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo) memory"
 VERSIONS="PostgreSQL $PG_VERSION, .NET SDK $(dotnet --version), node $(node --version 2>/dev/null || echo -)"
 LOAD="load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 export USERS GROUPS_ MEMBERSHIPS CHURN CONCURRENCY RATE STEADY_USERS STEADY_GROUPS INITIAL_EVENTS MACHINE VERSIONS LOAD \
-  STARTED_AT QUICK MEMORY_USERS MEMORY_GROUPS MEMORY_MEMBERSHIPS SOAK_RATE SOAK_MINUTES SOAK_DIRECTORIES
-{ scripts/benchmark-report.sh "$OUT"; [ ! -s "$PROFILE_MD" ] || { echo; cat "$PROFILE_MD"; }; } | tee "$OUT/results.md"
+  STARTED_AT QUICK MEMORY_USERS MEMORY_GROUPS MEMORY_MEMBERSHIPS SOAK_RATE SOAK_MINUTES SOAK_DIRECTORIES READ_SECONDS
+feed_report() {  # with and without an endpoint, and the endpoint's lag
+  echo "## Change feed"
+  echo
+  echo "| stage | events/s without an endpoint (ours) | with one (feed) | with ÷ without | entries | endpoint had them all after the last ack |"
+  echo "|---|--:|--:|--:|--:|--:|"
+  awk -F'\t' 'FILENAME ~ /stages.tsv$/ { t[$1, $2] = $6; next }
+    { printf "| %s | %s | %s | %s | %s | %s s |\n", $1, t["ours", $1] == "" ? "-" : t["ours", $1], t["feed", $1],
+        (t["ours", $1] > 0 ? sprintf("%.2f", t["feed", $1] / t["ours", $1]) : "-"), $3, $6 }' "$STAGE_TSV" "$FEED_TSV"
+}
+{ scripts/benchmark-report.sh "$OUT"; [ ! -s "$FEED_TSV" ] || { echo; feed_report; }; [ ! -s "$PROFILE_MD" ] || { echo; cat "$PROFILE_MD"; }; } | tee "$OUT/results.md"
 log "results: $OUT/results.md, $OUT/results.json; logs: $LOGS"

@@ -1,71 +1,64 @@
 -- The WorkOS-compatible read API (src/Gateway/ReadApi): shapes cheap enough for pages of 100, the indexes its keyset
 -- pagination walks, and when each directory was last confirmed current.
 
--- The shapes as json text, with what the row does not hold passed in (its directory's WorkOS id; a user's groups).
--- Each is a single expression with no sub-select, so Postgres inlines it into the query that calls it: a page of 100
--- users with 500 memberships is one plan, groups are shaped once per page (not once per member), and json is
--- concatenated text where jsonb would be taken apart and built again at every level (measured: 4 ms of Postgres CPU
--- per such page instead of 17 ms with 012's functions).
+-- The shapes as json, with what the row does not hold passed in (its directory's WorkOS id; a user's groups). Each type
+-- below is one REST object's fields in WorkOS's order, and row_to_json writes a row of it as the object. Each function is
+-- a single expression with no sub-select, so Postgres inlines it into the query that calls it: a page of 100 users with
+-- 500 memberships is one plan, groups are shaped once per page (not once per member), and json is written once as text
+-- where jsonb would be taken apart and built again at every level (measured: 3-4 ms of Postgres CPU per such page, 17 ms
+-- with 012's functions; a row type is about a fifth cheaper than json_build_object, which looks up each value's type on
+-- every call).
+CREATE TYPE workos_directory_shape AS (
+    object text, id text, organization_id text, external_key text, type text, state text, name text, domain text,
+    created_at text, updated_at text);
+
+CREATE TYPE workos_group_shape AS (
+    object text, id text, idp_id text, directory_id text, organization_id text, name text, raw_attributes jsonb,
+    created_at text, updated_at text);
+
+CREATE TYPE workos_role_shape AS (slug text);
+
+CREATE TYPE workos_user_shape AS (
+    object text, id text, directory_id text, organization_id text, idp_id text, email text, first_name text,
+    last_name text, state text, custom_attributes jsonb, raw_attributes jsonb, role workos_role_shape,
+    roles workos_role_shape[], groups json, created_at text, updated_at text);
+
 CREATE FUNCTION workos_directory_object(d directories) RETURNS json
 LANGUAGE sql STABLE PARALLEL SAFE
-RETURN json_build_object(
-    'object', 'directory',
-    'id', d.workos_directory_id,
-    'organization_id', d.organization_id,
-    'external_key', d.external_key,
-    'type', d.directory_type,
-    'state', CASE d.state WHEN 'active' THEN 'linked' WHEN 'inactive' THEN 'unlinked' ELSE d.state END,
-    'name', d.name,
-    'domain', d.domains[1],
-    'created_at', workos_time(coalesce(d.created_at, d.version_at)),
-    'updated_at', workos_time(coalesce(d.updated_at, d.version_at)));
+RETURN row_to_json(ROW(
+    'directory', d.workos_directory_id, d.organization_id, d.external_key, d.directory_type,
+    CASE d.state WHEN 'active' THEN 'linked' WHEN 'inactive' THEN 'unlinked' ELSE d.state END,
+    d.name, d.domains[1],
+    workos_time(coalesce(d.created_at, d.version_at)), workos_time(coalesce(d.updated_at, d.version_at)))::workos_directory_shape);
 
 CREATE FUNCTION workos_group_object(g directory_groups, workos_directory_id text) RETURNS json
 LANGUAGE sql STABLE PARALLEL SAFE
-RETURN json_build_object(
-    'object', 'directory_group',
-    'id', g.workos_group_id,
-    'idp_id', g.idp_id,
-    'directory_id', workos_directory_id,
-    'organization_id', g.organization_id,
-    'name', g.name,
-    'raw_attributes', g.raw_attributes,
-    'created_at', workos_time(coalesce(g.created_at, g.version_at)),
-    'updated_at', workos_time(coalesce(g.updated_at, g.version_at)));
+RETURN row_to_json(ROW(
+    'directory_group', g.workos_group_id, g.idp_id, workos_directory_id, g.organization_id, g.name, g.raw_attributes,
+    workos_time(coalesce(g.created_at, g.version_at)), workos_time(coalesce(g.updated_at, g.version_at)))::workos_group_shape);
 
--- [{slug}, ...] in role_slugs' order (the payload's role first). A loop, not a sub-select, so callers stay inlinable.
-CREATE FUNCTION workos_roles(slugs text[]) RETURNS json
+-- role_slugs as roles, in order (the payload's role first). A loop, not a sub-select, so callers stay inlinable.
+CREATE FUNCTION workos_roles(slugs text[]) RETURNS workos_role_shape[]
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 DECLARE
-    roles jsonb := '[]';
+    roles workos_role_shape[] := '{}';
     slug text;
 BEGIN
     FOREACH slug IN ARRAY slugs LOOP
-        roles := roles || jsonb_build_object('slug', slug);
+        roles := roles || ROW(slug)::workos_role_shape;
     END LOOP;
-    RETURN roles::json;
+    RETURN roles;
 END
 $$;
 
 CREATE FUNCTION workos_user_object(u directory_users, workos_directory_id text, groups json) RETURNS json
 LANGUAGE sql STABLE PARALLEL SAFE
-RETURN json_build_object(
-    'object', 'directory_user',
-    'id', u.workos_user_id,
-    'directory_id', workos_directory_id,
-    'organization_id', u.organization_id,
-    'idp_id', u.idp_id,
-    'email', u.email,
-    'first_name', u.first_name,
-    'last_name', u.last_name,
-    'state', u.state,
-    'custom_attributes', u.custom_attributes,
-    'raw_attributes', u.raw_attributes,
-    'role', CASE WHEN cardinality(u.role_slugs) > 0 THEN json_build_object('slug', u.role_slugs[1]) END,
-    'roles', workos_roles(u.role_slugs),
-    'groups', groups,
-    'created_at', workos_time(coalesce(u.created_at, u.version_at)),
-    'updated_at', workos_time(coalesce(u.updated_at, u.version_at)));
+RETURN row_to_json(ROW(
+    'directory_user', u.workos_user_id, workos_directory_id, u.organization_id, u.idp_id, u.email, u.first_name,
+    u.last_name, u.state, u.custom_attributes, u.raw_attributes,
+    CASE WHEN cardinality(u.role_slugs) > 0 THEN ROW(u.role_slugs[1])::workos_role_shape END,
+    workos_roles(u.role_slugs), groups,
+    workos_time(coalesce(u.created_at, u.version_at)), workos_time(coalesce(u.updated_at, u.version_at)))::workos_user_shape);
 
 -- A user's groups as its object lists them: the memberships in the mirror now, ordered as lists are (created_at, then
 -- id). A membership never crosses directories (sync_refuse_foreign), so the groups are in the user's directory.

@@ -13,7 +13,7 @@ CREATE TABLE reconcile_runs (
     listed_at           timestamptz NOT NULL,
     finished_at         timestamptz,
     status              text        NOT NULL DEFAULT 'running'
-                        CHECK (status IN ('running', 'completed', 'held', 'failed', 'superseded')),
+                        CHECK (status IN ('running', 'completed', 'held', 'superseded')),
     report              jsonb       NOT NULL DEFAULT '{}'
 );
 

@@ -40,19 +40,24 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON reconcile_runs, reconcile_listed, reconc
 -- When each directory was last confirmed current (013): written by the sync, read by the gateway's read API.
 GRANT SELECT, INSERT, UPDATE, DELETE ON directory_freshness TO directorysync_app;
 
+-- The change feed (014): written by the directory grains' flushes, read by GET /changes and the webhook endpoints,
+-- purged hourly (the horizon moves with the purge).
+GRANT SELECT, INSERT, DELETE ON change_feed TO directorysync_app;
+GRANT SELECT, UPDATE ON change_feed_horizon TO directorysync_app;
+
 -- The reminder etags and the mirror's identity columns: nextval only (USAGE), never setval.
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO directorysync_app;
 
--- Every sync_*, orleans_* and workos_* function (001, 005, 008, 010, 012, 013), whatever its arguments: this role's, no
--- longer everyone's (they run with the caller's rights, so PUBLIC's default EXECUTE gave nothing, but the grants here
--- should be the whole truth).
+-- Every sync_*, orleans_*, workos_* and change_feed_* function (001, 005, 008, 010, 012, 013, 014), whatever its arguments:
+-- this role's, no longer everyone's (they run with the caller's rights, so PUBLIC's default EXECUTE gave nothing, but the
+-- grants here should be the whole truth).
 DO $$
 DECLARE
     f regprocedure;
 BEGIN
     FOR f IN
         SELECT p.oid::regprocedure FROM pg_proc p
-        WHERE p.pronamespace = 'public'::regnamespace AND (p.proname LIKE 'sync\_%' OR p.proname LIKE 'orleans\_%' OR p.proname LIKE 'workos\_%')
+        WHERE p.pronamespace = 'public'::regnamespace AND (p.proname LIKE 'sync\_%' OR p.proname LIKE 'orleans\_%' OR p.proname LIKE 'workos\_%' OR p.proname LIKE 'change\_feed\_%')
     LOOP
         EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO directorysync_app', f);

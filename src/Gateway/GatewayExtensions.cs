@@ -1,5 +1,6 @@
 using System.Data.Common;
 using DirectorySync.Gateway.ReadApi;
+using DirectorySync.Feed;
 using DirectorySync.Hosting;
 using DirectorySync.Webhooks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -10,12 +11,21 @@ namespace DirectorySync.Gateway;
 
 public static class GatewayExtensions
 {
-    /// <summary>The gateway: an Orleans client of the cluster on Postgres, the webhook endpoint's services and the read API's.</summary>
+    /// <summary>The gateway: an Orleans client of the cluster on Postgres, the webhook endpoint's services, the read API's and the change feed's.</summary>
     public static WebApplicationBuilder AddDirectorySyncGateway(this WebApplicationBuilder builder, ClusterSettings settings)
     {
         builder.AddServiceDefaults();
         builder.AddWebhookApi();
         builder.AddReadApi(settings.ConnectionString);
+        // GET /changes reads the feed table itself: a read needs no grain. Its queries are single index ranges, which
+        // JIT compilation would only slow down.
+        builder.Services.AddSingleton(_ =>
+        {
+            var source = new NpgsqlDataSourceBuilder(settings.ConnectionString);
+            source.ConnectionStringBuilder.Options = $"{source.ConnectionStringBuilder.Options} -c jit=off".Trim();
+            return source.Build();
+        });
+        builder.Services.AddChangeFeed(builder.Configuration);
 
         DbProviderFactories.RegisterFactory("Npgsql", NpgsqlFactory.Instance);
         var tls = ClusterTls.From(builder.Configuration);
@@ -55,6 +65,7 @@ public static class GatewayExtensions
         app.MapHealthEndpoints();
         app.MapWebhookApi();
         app.MapReadApi();
+        app.MapChangesApi();
         return app;
     }
 }

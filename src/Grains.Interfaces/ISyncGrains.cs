@@ -82,7 +82,7 @@ public interface IMaintenanceGrain : IGrainWithIntegerKey
     /// <summary>Registers the hourly purge reminder (idempotent; every silo calls it at start).</summary>
     Task EnsureScheduledAsync();
 
-    /// <summary>Drops tombstones, event log entries and pending objects older than the retention period now.</summary>
+    /// <summary>Drops tombstones, event log entries, pending objects and change feed entries older than their retention now.</summary>
     Task PurgeAsync();
 }
 
@@ -91,3 +91,52 @@ public interface IPingGrain : IGrainWithIntegerKey
 {
     Task PingAsync();
 }
+
+/// <summary>
+/// Delivers the change feed to one outbound webhook endpoint (key: its name in <c>ChangeFeed:Endpoints</c>): each
+/// directory's entries in feed order, a batch at a time, signed as Standard Webhooks; its progress is grain state.
+/// </summary>
+public interface IWebhookEndpointGrain : IGrainWithStringKey
+{
+    /// <summary>Activates the endpoint's delivery and keeps it alive by reminder (idempotent; every silo calls it at start).</summary>
+    Task EnsureRunningAsync();
+
+    Task<WebhookEndpointStatus> StatusAsync();
+
+    /// <summary>
+    /// Delivers again every entry after <paramref name="from"/> (a feed position), to each directory whose delivery had
+    /// passed it, and enables the endpoint again if a 410 had disabled it.
+    /// </summary>
+    Task<WebhookEndpointStatus> ReplayAsync(string from);
+}
+
+[GenerateSerializer, Immutable]
+public sealed record WebhookEndpointStatus(
+    [property: Id(0)] string Endpoint,
+    [property: Id(1)] bool Configured,
+    [property: Id(2)] string? DisabledReason,
+    [property: Id(3)] IReadOnlyList<DirectoryDeliveryStatus> Directories,
+    [property: Id(4)] IReadOnlyList<DeliveryFailure> Failures);
+
+/// <summary>
+/// One directory's delivery to an endpoint: everything through <c>Delivered</c> was acknowledged; the batch after it up to
+/// <c>InFlight</c> is being sent, on its <c>Attempts</c>-th failure so far.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record DirectoryDeliveryStatus(
+    [property: Id(0)] string DirectoryId,
+    [property: Id(1)] string Delivered,
+    [property: Id(2)] string? InFlight,
+    [property: Id(3)] int Attempts,
+    [property: Id(4)] DateTimeOffset? NextAttemptAt,
+    [property: Id(5)] string? LastError);
+
+/// <summary>A batch given up on after the whole retry schedule (or purged before it could be sent): replay it from <c>After</c>.</summary>
+[GenerateSerializer, Immutable]
+public sealed record DeliveryFailure(
+    [property: Id(0)] string DirectoryId,
+    [property: Id(1)] string After,
+    [property: Id(2)] string Through,
+    [property: Id(3)] int Attempts,
+    [property: Id(4)] string Error,
+    [property: Id(5)] DateTimeOffset FailedAt);

@@ -20,6 +20,8 @@ public interface IReconcileGrain : IGrainWithStringKey
     [OneWay]
     Task BackfillIfMissingAsync(string reason);
 
+    /// <summary>Where the run is; answered between the run's steps' awaits (it only reads).</summary>
+    [AlwaysInterleave]
     Task<ReconcileProgress> ProgressAsync();
 }
 

@@ -33,7 +33,7 @@ internal static class SyncMetrics
     }
 
     private static readonly Counter<long> ReconcileRuns = Meter.CreateCounter<long>("directorysync.reconcile.runs",
-        description: "Reconciliations and backfills finished, by status (completed, held, failed)");
+        description: "Reconciliations and backfills finished, by status (completed, held)");
     private static readonly Counter<long> ReconcileObjects = Meter.CreateCounter<long>("directorysync.reconcile.objects",
         description: "What reconciliations found: listed, repaired (rows written because they were missing or differed), memberships_added, deleted, held_back");
     private static readonly Counter<long> EventsPolled = Meter.CreateCounter<long>("directorysync.events_api.events",

@@ -1,12 +1,17 @@
+using DirectorySync.Feed;
 using DirectorySync.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace DirectorySync;
 
 public static class SyncServiceCollectionExtensions
 {
-    /// <summary>The sync engine a silo hosts: options, the Postgres data source, the directory store, the write queue's bound and the silo's activity series.</summary>
+    /// <summary>
+    /// The sync engine a silo hosts: options, the Postgres data source, the directory store, the write queue's bound, the
+    /// silo's activity series, and the change feed with its outbound webhooks.
+    /// </summary>
     public static IServiceCollection AddDirectorySync(this IServiceCollection services, IConfiguration configuration, string connectionString)
     {
         services.AddOptions<SyncOptions>()
@@ -19,7 +24,10 @@ public static class SyncServiceCollectionExtensions
         services.AddSingleton<ReconcileStore>();
         services.AddSingleton<SyncStatusQueries>();
         services.AddSingleton<QueuedEvents>();
-        services.AddSingleton(_ => new SyncActivity(TimeProvider.System));
+        services.AddChangeFeed(configuration);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<SyncActivity>();
+        services.AddSingleton<WebhookSender>();
         return services;
     }
 }

@@ -55,8 +55,10 @@ public static partial class AdminEndpoints
     private static async Task<IResult> DirectoriesAsync(string? limit, IGrainFactory grains, WorkOSOptions workos, SyncStatusQueries queries)
     {
         if (ListLimit(limit) is not { } count) return BadLimit(limit);
+        // The cursor before Postgres, as for one directory's status below.
+        var eventsApi = await EventsApiAsync(grains, workos);
         var (total, directories) = await queries.DirectoriesAsync(count);
-        return Results.Json(new DirectoryList(await EventsApiAsync(grains, workos), total, directories), AdminJson.Default.DirectoryList);
+        return Results.Json(new DirectoryList(eventsApi, total, directories), AdminJson.Default.DirectoryList);
     }
 
     /// <summary>Starts a reconciliation in the background: 202 with its run id (or the run already under way).</summary>
@@ -77,22 +79,26 @@ public static partial class AdminEndpoints
         string id, IGrainFactory grains, WorkOSOptions workos, ReconcileStore runs, SyncStatusQueries queries)
     {
         if (BadId(id) is { } bad) return bad;
+        // Each grain is asked before Postgres: the cursor moves only after its events are durable, and a run's report is
+        // saved before its progress moves on, so what Postgres answers next is at least as far along (never behind).
+        var eventsApi = await EventsApiAsync(grains, workos);
         var (known, lastEvent, pendingCount, pending) = await queries.DirectoryAsync(id);
         if (!known) return Problem(StatusCodes.Status404NotFound, $"Directory {id} is unknown here: no event, row or reconciliation names it");
 
-        var summary = await grains.GetGrain<IDirectoryGrain>(id).SummaryAsync();
-        var recentRuns = await runs.RunsAsync(id, 1);
-        var lastRun = recentRuns.FirstOrDefault();
         var progress = workos.IsConfigured ? await grains.GetGrain<IReconcileGrain>(id).ProgressAsync() : null;
-        var held = lastRun is { Status: "held" } ? await runs.PlanAsync(lastRun.RunId, SyncStatusQueries.PendingSample) : [];
+        var summary = await grains.GetGrain<IDirectoryGrain>(id).SummaryAsync();
+        var lastRun = (await runs.RunsAsync(id, 1)).FirstOrDefault();
+        // A run can be held with nothing to delete (WorkOS no longer lists the directory): its report's note says why.
+        var heldRun = lastRun is { Status: "held", Report.HeldBack: > 0 } ? lastRun : null;
+        var held = heldRun is null ? [] : await runs.PlanAsync(heldRun.RunId, SyncStatusQueries.PendingSample);
 
         return Results.Json(new DirectorySyncStatus(
             id,
             new MirrorCounts(summary.IsShown, summary.Users, summary.Groups, summary.Memberships),
             lastEvent,
-            await EventsApiAsync(grains, workos),
+            eventsApi,
             new ReconciliationStatus(progress?.RunId is not null ? progress : null, lastRun),
-            new HeldDeletions(lastRun is { Status: "held" } ? lastRun.RunId : null, lastRun is { Status: "held" } ? lastRun.Report.HeldBack : 0, held),
+            new HeldDeletions(heldRun?.RunId, heldRun?.Report.HeldBack ?? 0, held),
             new PendingObjects(pendingCount, pending)), AdminJson.Default.DirectorySyncStatus);
     }
 

@@ -1,10 +1,12 @@
 using System.Data.Common;
 using System.Net;
+using DirectorySync.Feed;
 using DirectorySync.Hosting;
 using DirectorySync.Storage;
 using DirectorySync.Webhooks;
 using DirectorySync.WorkOS;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Configuration;
 using Orleans.Dashboard;
@@ -87,6 +89,12 @@ public static class SiloExtensions
             silo.AddGrainService<SyncActivityService>();
             silo.Services.AddSingleton<SyncActivityClient>();
             silo.AddWorkOSSource();
+            silo.AddStartupTask(async (services, _) =>
+            {
+                var grains = services.GetRequiredService<IGrainFactory>();
+                foreach (var endpoint in services.GetRequiredService<IOptions<ChangeFeedOptions>>().Value.Endpoints.Keys)
+                    await grains.GetGrain<IWebhookEndpointGrain>(endpoint).EnsureRunningAsync();
+            });
         });
         builder.Services.AddHealthChecks()
             .AddPostgresCheck(settings.ConnectionString)
@@ -160,6 +168,7 @@ public static class SiloExtensions
         // The console and /admin are always there: open to the network without a token, the silo says so at start.
         app.UseOperationsAccess(hasOpenPages: true);
         app.MapHealthEndpoints();
+        app.MapWebhookAdminApi();
         if (app.Services.GetService<WebhookOptions>() is not null) app.MapWebhookApi();
         app.MapAdminEndpoints();
         app.MapConsole();

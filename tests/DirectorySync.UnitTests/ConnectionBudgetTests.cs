@@ -1,3 +1,4 @@
+using DirectorySync.Gateway.ReadApi;
 using DirectorySync.Hosting;
 using Microsoft.Extensions.Configuration;
 using Npgsql;
@@ -14,10 +15,11 @@ public sealed class ConnectionBudgetTests
     public void By_default_two_silos_and_a_gateway_stay_within_postgres_default_connections()
     {
         var pool = new NpgsqlConnectionStringBuilder(Settings("Host=db;Username=u").ConnectionString).MaxPoolSize;
-        // A silo has two pools (its directory grains' data source and the Orleans providers'), a gateway one; Postgres
-        // allows 100 connections by default, 3 of them kept for superusers.
+        // A silo has two pools (its directory grains' data source and the Orleans providers'), a gateway one and the read
+        // API's own; Postgres allows 100 connections by default, 3 of them kept for superusers.
         const int SilosPools = 2 * 2, GatewayPools = 1;
-        Assert.InRange((SilosPools + GatewayPools) * pool, 1, 97);
+        var readApi = new ReadApiOptions { KeyHashes = [] }.MaxConnections;
+        Assert.InRange((SilosPools + GatewayPools) * pool + readApi, 1, 97);
     }
 
     [Fact]

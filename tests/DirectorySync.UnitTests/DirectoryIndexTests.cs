@@ -1,35 +1,13 @@
 using DirectorySync.Events;
 using DirectorySync.Sync;
 using Xunit;
+using static DirectorySync.UnitTests.IndexEvents;
 
 namespace DirectorySync.UnitTests;
 
 /// <summary>The directory index decides alone, from memory: what it records is what a flush will write.</summary>
 public sealed class DirectoryIndexTests
 {
-    private static readonly DateTimeOffset T0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
-    private static int _sequence;
-
-    private static SyncEvent Make(SyncEventKind kind, int second, DirectoryData? directory = null, DirectoryUser? user = null,
-        DirectoryGroup? group = null, GroupMembership? membership = null) =>
-        new($"event_{second:D4}_{Interlocked.Increment(ref _sequence):D6}", kind.ToString(), kind, T0.AddSeconds(second), "{}",
-            directory, user, group, membership);
-
-    private static SyncEvent Activated(int second) =>
-        Make(SyncEventKind.DirectoryActivated, second, directory: new DirectoryData("d1", null, "D", null, DirectoryStates.Active, []));
-
-    private static SyncEvent DirectoryDeleted(int second) =>
-        Make(SyncEventKind.DirectoryDeleted, second, directory: new DirectoryData("d1", null, "D", null, DirectoryStates.Deleting, []));
-
-    private static SyncEvent User(SyncEventKind kind, string id, int second) =>
-        Make(kind, second, user: new DirectoryUser(id, "d1", null, null, $"{id}@example.com", null, null, null, null, UserStates.Active, [], "{}", "{}"));
-
-    private static SyncEvent Group(SyncEventKind kind, string id, int second) =>
-        Make(kind, second, group: new DirectoryGroup(id, "d1", null, null, id, "{}"));
-
-    private static SyncEvent Membership(SyncEventKind kind, string group, string user, int second) =>
-        Make(kind, second, membership: new GroupMembership("d1", user, group));
-
     private static DirectoryIndex Index() => new("d1", InactiveUsersPolicy.Retain);
 
     /// <summary>A user as a listing at <paramref name="listedSecond"/> shows it, last updated at <paramref name="updatedSecond"/>.</summary>

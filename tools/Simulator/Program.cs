@@ -34,7 +34,23 @@ public static class Program
             --url: the rest is also delivered as webhooks. --api-only-change-after-s N: N seconds after serving starts,
             one user's first_name changes through the APIs only (no webhook).
 
-        Exit code: 0 when every event was acknowledged and the mirror (if verified) matched; 1 otherwise; 2 on usage errors.
+        read-load --url GATEWAY-URL --key READ-API-KEY --directory ID [--rate 200] [--seconds 60] [--limit 100]
+                  [--max-in-flight 256] [--seed 42]
+            Walks the directory's users through the read API page by page, then requests pages at random at --rate
+            per second for --seconds (open loop: latency counts from each request's scheduled start) and prints p50,
+            p99 and max. Fails if any request fails or more than --max-in-flight would be waiting.
+
+        consume --url GATEWAY-URL --key READ-API-KEY [--after POSITION] [--directory ID] [--idle-s 5]
+                [--verify "<npgsql connection string>"] [--verify-timeout-s 30]
+            Follows GET /changes from the start of the feed (or after POSITION) until a long-poll of --idle-s brings
+            nothing, applying each entry as an application would; --verify then checks that what it rebuilt is exactly
+            the mirror (every directory, user and group in its WorkOS shape, and every membership).
+
+        listen --port PORT [--out FILE]
+            A local endpoint for the service's outbound webhooks: answers every POST 200 and writes, per message, when
+            it came (Unix ms), its webhook-id, its number of entries and its last entry's position (benchmarks).
+
+        Exit code: 0 when every event was acknowledged (or the feed followed) and the mirror (if verified) matched; 1 otherwise; 2 on usage errors.
         """;
 
     private const string InlineSocketCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
@@ -64,8 +80,14 @@ public static class Program
                     CommandLine.Parse(args, SimulateCommand.ValueOptions, SimulateCommand.FlagOptions), cancellation.Token),
                 "serve-api" => await ServeApiCommand.RunAsync(
                     CommandLine.Parse(args, ServeApiCommand.ValueOptions, ServeApiCommand.FlagOptions), cancellation.Token),
+                "consume" => await ConsumeCommand.RunAsync(
+                    CommandLine.Parse(args, ConsumeCommand.ValueOptions, ConsumeCommand.FlagOptions), cancellation.Token),
+                "listen" => await ListenCommand.RunAsync(
+                    CommandLine.Parse(args, ListenCommand.ValueOptions, ListenCommand.FlagOptions), cancellation.Token),
                 "replay" => await ReplayCommand.RunAsync(
                     CommandLine.Parse(args, ReplayCommand.ValueOptions, ReplayCommand.FlagOptions), cancellation.Token),
+                "read-load" => await ReadLoadCommand.RunAsync(
+                    CommandLine.Parse(args, ReadLoadCommand.ValueOptions, ReadLoadCommand.FlagOptions), cancellation.Token),
                 null or "help" or "--help" or "-h" => ShowUsage(null),
                 var other => ShowUsage($"Unknown command '{other}'."),
             };
@@ -80,7 +102,7 @@ public static class Program
             return 130;
         }
         catch (Exception problem) when (problem is IOException or InvalidDataException or UnauthorizedAccessException
-            or Npgsql.NpgsqlException or ArgumentException)
+            or Npgsql.NpgsqlException or ArgumentException or HttpRequestException or System.Text.Json.JsonException)
         {
             // Files, databases and options the user pointed at: the message says enough, a stack trace does not help.
             Console.Error.WriteLine($"error: {problem.Message}");

@@ -44,7 +44,6 @@ public sealed partial class ReconcileGrain(
     : Grain, IReconcileGrain, IRemindable
 {
     private const string ResumeReminder = "reconcile-resume";
-    private const int MaxFailures = 10;
     private const int ApplyChunk = 500;
     private static readonly TimeSpan BackfillRequestQuiet = TimeSpan.FromMinutes(1);
 
@@ -153,6 +152,8 @@ public sealed partial class ReconcileGrain(
                 return;
             }
             Run.Failures = 0;
+            // The operator's status shows a running run's counts so far, not zeros until it ends.
+            await store.SaveReportAsync(Run.RunId, Run.Report);
             await state.WriteStateAsync();
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
@@ -163,12 +164,7 @@ public sealed partial class ReconcileGrain(
             Run.Failures++;
             Run.LastError = e.Message;
             LogStepFailed(DirectoryId, Run.RunId, Run.Phase, Run.Failures, e.Message);
-            if (Run.Failures >= MaxFailures)
-            {
-                Run.Report.Note = $"gave up after {MaxFailures} failures in a row: {e.Message}";
-                await FinishAsync("failed");
-            }
-            else await state.WriteStateAsync();
+            await state.WriteStateAsync();
         }
     }
 

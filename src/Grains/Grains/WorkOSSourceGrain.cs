@@ -3,6 +3,7 @@ using DirectorySync.Events;
 using DirectorySync.Storage;
 using DirectorySync.WorkOS;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 
 namespace DirectorySync.Grains;
@@ -32,7 +33,7 @@ public sealed class WorkOSSourceState
 [Reentrant]
 public sealed partial class WorkOSSourceGrain(
     [PersistentState("workos-source", GrainStorage.Name)] IPersistentState<WorkOSSourceState> state,
-    ReconcileStore store, WorkOSClient workos, WorkOSOptions options, ILogger<WorkOSSourceGrain> logger)
+    ReconcileStore store, WorkOSClient workos, WorkOSOptions options, IOptions<SyncOptions> syncOptions, ILogger<WorkOSSourceGrain> logger)
     : Grain, IWorkOSSourceGrain, IRemindable
 {
     private const string KeepRunningReminder = "workos-source";
@@ -47,6 +48,7 @@ public sealed partial class WorkOSSourceGrain(
     private Task<int>? _poll;
     private bool _pollAgain;
     private Task? _listing;
+    private bool _listedAtStart;
     private IGrainTimer? _pollTimer;
     private IGrainTimer? _nudgeTimer;
 
@@ -66,12 +68,20 @@ public sealed partial class WorkOSSourceGrain(
     public async Task EnsureStartedAsync()
     {
         if (!options.IsConfigured) return;
-        await this.RegisterOrUpdateReminder(KeepRunningReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        // Keeps the tail running on some silo, and retries a listing at start that failed (DirectorySync__CleanupRetryPeriod).
+        var period = syncOptions.Value.CleanupRetryPeriod;
+        await this.RegisterOrUpdateReminder(KeepRunningReminder, period, period);
     }
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (options.ReconcileInterval <= TimeSpan.Zero || _listing is { IsCompleted: false }) return;
+        if (_listing is { IsCompleted: false }) return;
+        if (!_listedAtStart)
+        {
+            _listing = ListAtStartAsync();
+            return;
+        }
+        if (options.ReconcileInterval <= TimeSpan.Zero) return;
         if (Source.ReconciledAllAt is { } last && DateTimeOffset.UtcNow - last < options.ReconcileInterval) return;
         await ReconcileAllAsync("every WorkOS__ReconcileInterval", onlyMissing: false);
     }
@@ -140,10 +150,11 @@ public sealed partial class WorkOSSourceGrain(
         try
         {
             await ReconcileAllAsync("start", onlyMissing: true);
+            _listedAtStart = true;
         }
         catch (Exception e)
         {
-            // WorkOS is away: the reminder's next reconciliation lists them again; webhooks keep working meanwhile.
+            // WorkOS is away: the reminder lists them again shortly; webhooks keep working meanwhile.
             Source.LastError = e.Message;
             LogListingFailed(e.Message);
         }
@@ -273,7 +284,7 @@ public sealed partial class WorkOSSourceGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "WorkOS lists {Count} directories: {What}")]
     private partial void LogListed(int count, string what);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Listing WorkOS's directories failed (retried at the next reconciliation; webhooks keep working): {Error}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Listing WorkOS's directories failed (retried shortly; webhooks keep working): {Error}")]
     private partial void LogListingFailed(string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "WorkOS listed a directory that could not be read: {Failure}")]

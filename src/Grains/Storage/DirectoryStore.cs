@@ -1,4 +1,5 @@
 using DirectorySync.Events;
+using DirectorySync.Feed;
 using DirectorySync.Sync;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -150,6 +151,9 @@ public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions
                 """, directoryId, last.EventId, last.CreatedAt.UtcDateTime));
         if (changes.NewUsers.Count > 0 || changes.NewGroups.Count > 0)
             commands.Add(Command("SELECT sync_refuse_foreign($1, $2, $3)", directoryId, changes.NewUsers.ToArray(), changes.NewGroups.ToArray()));
+        // The change feed's entries, in this same transaction: what leaves the mirror is shaped before it goes.
+        var feed = ChangeFeedWrites.Of(changes);
+        ChangeFeedStatements.AddLeaving(commands, directoryId, feed);
 
         if (changes.Directory is { } directory)
             commands.Add(Command(DirectoryUpsert, _rows.Directories([(directory, SyncRules.VersionOf(directory))])));
@@ -215,6 +219,7 @@ public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions
             commands.Add(Command(TombstoneUpsert, directoryId, new[] { directoryId }, new[] { "directory" }, new string?[] { null },
                 new string?[] { null }, new[] { directoryDeleted.At.UtcDateTime }, new[] { directoryDeleted.EventId }));
         }
+        ChangeFeedStatements.AddArriving(commands, directoryId, feed);
 
         try
         {
@@ -400,7 +405,7 @@ public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions
         _ => ObjectKind.Membership,
     };
 
-    private static string KindName(ObjectKind kind) => kind switch
+    internal static string KindName(ObjectKind kind) => kind switch
     {
         ObjectKind.Directory => "directory",
         ObjectKind.User => "user",
@@ -409,7 +414,7 @@ public sealed partial class DirectoryStore(NpgsqlDataSource dataSource, IOptions
     };
 
     /// <remarks>Pass a lone reference-type array as <c>(object)array</c>, or C# spreads it into several parameters.</remarks>
-    private static NpgsqlBatchCommand Command(string sql, params object?[] values)
+    internal static NpgsqlBatchCommand Command(string sql, params object?[] values)
     {
         var command = new NpgsqlBatchCommand(sql);
         foreach (var value in values) command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });

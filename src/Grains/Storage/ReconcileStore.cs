@@ -258,6 +258,7 @@ public sealed class ReconcileStore(NpgsqlDataSource dataSource, IOptions<SyncOpt
         await batch.ExecuteNonQueryAsync();
     }
 
+    /// <summary>A running run's report so far.</summary>
     public async Task SaveReportAsync(long runId, ReconcileReport report)
     {
         await using var command = dataSource.CreateCommand("UPDATE reconcile_runs SET report = $2::jsonb WHERE run_id = $1");

@@ -30,6 +30,10 @@ public sealed class DirectoryChanges
     private readonly Dictionary<string, ObjectWrite> _groups = new(StringComparer.Ordinal);
     private readonly Dictionary<(string GroupId, string UserId), MembershipWrite> _memberships = [];
     private readonly Dictionary<(ObjectKind, string), TombstoneWrite> _tombstones = [];
+    // Where each written object's row was before this flush: the change feed reports each object's net transition.
+    private readonly Dictionary<(ObjectKind Kind, string Id), Placement> _before = [];
+    private readonly Dictionary<(string GroupId, string UserId), Placement> _membershipsBefore = [];
+    private bool _observed;
 
     public List<LoggedEvent> Events { get; } = [];
 
@@ -52,14 +56,32 @@ public sealed class DirectoryChanges
     public IEnumerable<MembershipWrite> Memberships => _memberships.Values;
     public IEnumerable<TombstoneWrite> Tombstones => _tombstones.Values;
 
+    /// <summary>Whether the directory was shown before this flush's first decision, and after its last.</summary>
+    public bool DirectoryShownBefore { get; private set; }
+
+    public bool DirectoryShownAfter { get; private set; }
+
+    /// <summary>Where a written user's or group's row was before this flush.</summary>
+    public Placement Before(ObjectKind kind, string id) => _before.GetValueOrDefault((kind, id));
+
+    public Placement Before(MembershipWrite write) => _membershipsBefore.GetValueOrDefault((write.GroupId, write.UserId));
+
+    /// <summary>Called around every decision: the first call records where the directory started, each call where it is.</summary>
+    internal void ObserveDirectory(bool shown)
+    {
+        if (!_observed) (DirectoryShownBefore, _observed) = (shown, true);
+        DirectoryShownAfter = shown;
+    }
+
     internal void WriteDirectory(SyncEvent e) => Directory = e;
 
     internal void Introduce(ObjectKind kind, string id) => (kind == ObjectKind.User ? NewUsers : NewGroups).Add(id);
 
     internal void DeleteDirectory(EventVersion version) => DirectoryDelete = version;
 
-    internal void Write(ObjectKind kind, string id, Placement target, EventVersion version, SyncEvent? content)
+    internal void Write(ObjectKind kind, string id, Placement from, Placement target, EventVersion version, SyncEvent? content)
     {
+        _before.TryAdd((kind, id), from);
         var writes = kind == ObjectKind.User ? _users : _groups;
         // A move keeps content this flush already owes: that row is not in Postgres yet.
         if (content is null && target != Placement.Absent && writes.TryGetValue(id, out var earlier)) content = earlier.Content;
@@ -71,7 +93,11 @@ public sealed class DirectoryChanges
 
     internal void ForgetMembership(string groupId, string userId) => _memberships.Remove((groupId, userId));
 
-    internal void Write(MembershipWrite write) => _memberships[(write.GroupId, write.UserId)] = write;
+    internal void Write(MembershipWrite write, Placement from)
+    {
+        _membershipsBefore.TryAdd((write.GroupId, write.UserId), from);
+        _memberships[(write.GroupId, write.UserId)] = write;
+    }
 
     internal void Tombstone(TombstoneWrite tombstone) => _tombstones[(tombstone.Kind, tombstone.Id)] = tombstone;
 }

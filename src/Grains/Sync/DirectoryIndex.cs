@@ -42,6 +42,7 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
     public ApplyOutcome Apply(SyncEvent e, DirectoryChanges changes)
     {
         var version = SyncRules.VersionOf(e);
+        changes.ObserveDirectory(IsShown);
         var outcome = e.Kind switch
         {
             SyncEventKind.DirectoryActivated or SyncEventKind.DirectoryDeleted => ApplyDirectory(e, version, changes),
@@ -52,6 +53,7 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
             _ => ApplyMembership(e, version, changes),
         };
         changes.Events.Add(new LoggedEvent(e, outcome));
+        changes.ObserveDirectory(IsShown);
         return outcome;
     }
 
@@ -114,7 +116,7 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
         {
             if (SyncRules.IsDelete(e, policy) || !SyncRules.Repairs(e, state, _tombstone)) return ApplyOutcome.Stale;
             // The listing's content, at the version the row has, where the row is.
-            changes.Write(kind, id, member!.Placement, member.Live!.Value, e);
+            changes.Write(kind, id, member!.Placement, member.Placement, member.Live!.Value, e);
             return ApplyOutcome.Applied;
         }
         if (member is null) members[id] = member = new Member(id);
@@ -124,8 +126,9 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
         if (decision == Decision.Upsert)
         {
             member.Live = version;
+            var from = member.Placement;
             member.Placement = IsShown ? Placement.Shown : Placement.Pending;
-            changes.Write(kind, id, member.Placement, version, e);
+            changes.Write(kind, id, from, member.Placement, version, e);
         }
         else
         {
@@ -134,16 +137,16 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
             if (RemovesRow(member, version, e))
             {
                 member.Live = null;
+                changes.Write(kind, id, member.Placement, Placement.Absent, version, null);
                 member.Placement = Placement.Absent;
-                changes.Write(kind, id, Placement.Absent, version, null);
             }
             // The delete takes the memberships older than it, even when the object was re-created since.
             foreach (var link in member.Links)
             {
                 if (link.Live is not { } live || live > version) continue;
                 link.Live = null;
+                changes.Write(new MembershipWrite(link.GroupId, link.UserId, Placement.Absent, version), link.Placement);
                 link.Placement = Placement.Absent;
-                changes.Write(new MembershipWrite(link.GroupId, link.UserId, Placement.Absent, version));
             }
         }
         foreach (var link in member.Links) Place(link, changes);
@@ -166,8 +169,9 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
         if (decision == Decision.Upsert)
         {
             link.Live = version;
+            var from = link.Placement;
             link.Placement = Visible(link) ? Placement.Shown : Placement.Pending;
-            changes.Write(new MembershipWrite(link.GroupId, link.UserId, link.Placement, version));
+            changes.Write(new MembershipWrite(link.GroupId, link.UserId, link.Placement, version), from);
         }
         else
         {
@@ -176,8 +180,8 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
             if (RemovesRow(link, version, e))
             {
                 link.Live = null;
+                changes.Write(new MembershipWrite(link.GroupId, link.UserId, Placement.Absent, version), link.Placement);
                 link.Placement = Placement.Absent;
-                changes.Write(new MembershipWrite(link.GroupId, link.UserId, Placement.Absent, version));
             }
         }
         return ApplyOutcome.Applied;
@@ -196,8 +200,8 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
         if (member.Live is not { } live) return;
         var target = IsShown ? Placement.Shown : Placement.Pending;
         if (member.Placement == target) return;
+        changes.Write(kind, id, member.Placement, target, live, null);
         member.Placement = target;
-        changes.Write(kind, id, target, live, null);
     }
 
     private void Place(Link link, DirectoryChanges changes)
@@ -205,8 +209,8 @@ public sealed class DirectoryIndex(string directoryId, InactiveUsersPolicy polic
         if (link.Live is not { } live) return;
         var target = Visible(link) ? Placement.Shown : Placement.Pending;
         if (link.Placement == target) return;
+        changes.Write(new MembershipWrite(link.GroupId, link.UserId, target, live), link.Placement);
         link.Placement = target;
-        changes.Write(new MembershipWrite(link.GroupId, link.UserId, target, live));
     }
 
     private static bool Visible(Link link) => link.User.Placement == Placement.Shown && link.Group.Placement == Placement.Shown;

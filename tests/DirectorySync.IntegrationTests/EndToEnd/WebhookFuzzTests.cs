@@ -14,6 +14,11 @@ namespace DirectorySync.IntegrationTests.EndToEnd;
 /// Seeded, bounded fuzzing of <c>POST /webhooks/workos</c> over real HTTP with a real silo and Postgres. Repeat a run
 /// with <c>DIRECTORYSYNC_FUZZ_SEED=&lt;seed&gt;</c>; the seed is printed and named in every failure.
 /// </summary>
+/// <remarks>
+/// Alone in its collection, run while no other test class runs: its heap bound is about this process's silo, gateway
+/// and fuzzing, not about whatever other tests hold at the same moment.
+/// </remarks>
+[Collection(nameof(WebhookFuzzTests))]
 public sealed class WebhookFuzzTests(WebhookFuzzTests.Fixture fixture, ITestOutputHelper output) : IClassFixture<WebhookFuzzTests.Fixture>
 {
     private const int RequestsPerRun = 1500;
@@ -390,3 +395,6 @@ public sealed class WebhookFuzzTests(WebhookFuzzTests.Fixture fixture, ITestOutp
         Assert.True(heap < 1024L * 1024 * 1024, $"GC heap is {heap / 1024 / 1024} MiB after the run");
     }
 }
+
+[CollectionDefinition(nameof(WebhookFuzzTests), DisableParallelization = true)]
+public sealed class WebhookFuzzCollection;

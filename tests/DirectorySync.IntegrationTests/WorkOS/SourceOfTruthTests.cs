@@ -194,11 +194,59 @@ public sealed class SourceOfTruthTests
     }
 
     [Fact]
+    public async Task An_event_of_a_directory_the_mirror_lacks_starts_its_backfill()
+    {
+        var fake = new FakeWorkOS(ApiKey);
+        var (server, cluster) = await StartAsync(fake, "event-starts-backfill");
+        await using (server)
+        await using (cluster)
+        {
+            // Connected to WorkOS after the service started listing: only an event (one user's update) tells of it.
+            var (_, history) = Environment(seed: 18);
+            fake.Publish(history.Events);
+            var user = fake.UserIds(history.DirectoryIds[0])[0];
+            var update = fake.BuildUserUpdate(user, "first_name", JsonValue.Create("Announced"));
+            fake.Publish(update);
+
+            Assert.Equal(ApplyOutcome.Applied, await cluster.ApplyAsync(ParsedEvent(update)));
+
+            await MatchesAsync(cluster, fake, history.DirectoryIds);
+            Assert.Equal(0L, await cluster.ScalarAsync($"SELECT count(*) FROM sync_pending WHERE directory_id = '{history.DirectoryIds[0]}'"));
+        }
+    }
+
+    [Fact]
+    public async Task A_listing_with_an_unreadable_entry_repairs_what_it_can_and_deletes_nothing()
+    {
+        var (fake, history) = Environment(seed: 19, users: 200);
+        var (server, cluster) = await StartAsync(fake, "malformed");
+        await using (server)
+        await using (cluster)
+        {
+            var directory = history.DirectoryIds[0];
+            await MatchesAsync(cluster, fake, history.DirectoryIds);
+            Assert.Equal("completed", (await LastRunAsync(cluster, directory)).Status);
+            // One user WorkOS no longer lists (well under the deletion limit), and a page with an entry that cannot be read.
+            var hidden = fake.Faults.HideUsers(directory, 1);
+            fake.Faults.MalformNext(MalformedEntry.MissingId, path: "/directory_users");
+
+            await cluster.Grains.GetGrain<IReconcileGrain>(directory).StartAsync("test", force: false);
+
+            var (status, report) = await LastRunAsync(cluster, directory);
+            Assert.Equal("held", status);
+            Assert.Equal(1, report.GetProperty("malformed_items").GetInt32());
+            Assert.Contains("could not be read", report.GetProperty("note").GetString());
+            Assert.Equal(1L, await cluster.ScalarAsync($"SELECT count(*) FROM directory_users WHERE workos_user_id = '{hidden[0]}'"));
+        }
+    }
+
+    [Fact]
     public async Task A_backfill_survives_a_429_storm_and_a_failing_page_and_the_webhook_path_keeps_working()
     {
         var (fake, history) = Environment(seed: 15);
         fake.ExpireEventsBefore(DateTimeOffset.UtcNow);
-        fake.Faults.ThrottleFor(TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(1));
+        // More 429s in a row than the client retries: the run's step fails and is resumed, and the storm passes.
+        fake.Faults.ThrottleNext(10, TimeSpan.FromSeconds(1));
         fake.Faults.FailRequest(number: 6, status: 502);
         var (server, cluster) = await StartAsync(fake, "storm");
         await using (server)

@@ -1,0 +1,136 @@
+using Npgsql;
+
+namespace DirectorySync.Feed;
+
+/// <summary>A page of the feed, or why there is none: the position asked for is before the retention horizon, or was never given out.</summary>
+/// <remarks><see cref="Horizon"/>: the newest position purged (entries after it are all kept); <see cref="Oldest"/>: the first entry kept.</remarks>
+public sealed record FeedPage(IReadOnlyList<FeedEntry> Entries, FeedStatus Status, FeedPosition Horizon, FeedPosition? Oldest);
+
+public enum FeedStatus { Read, Expired, Unknown }
+
+/// <summary>
+/// Reads the change feed (sql/014). Only settled entries are served: those of transactions below the reading
+/// statement's snapshot xmin, so an entry still to commit always comes after every position already given out.
+/// </summary>
+public sealed class ChangeFeed(NpgsqlDataSource dataSource)
+{
+    /// <summary>
+    /// Up to <paramref name="limit"/> entries after <paramref name="after"/> (from the first entry kept when null; of one
+    /// directory, when given, and not past <paramref name="through"/>), in feed order.
+    /// </summary>
+    public async Task<FeedPage> ReadAsync(FeedPosition? after, int limit, string? directory = null, FeedPosition? through = null,
+        CancellationToken cancellationToken = default)
+    {
+        var from = after ?? FeedPosition.Start;
+        long settledBelow;
+        FeedPosition horizon;
+        FeedPosition? oldest;
+        await using (var bounds = dataSource.CreateCommand("""
+            SELECT change_feed_settled_below(), h.xact, h.ordinal,
+                   (SELECT f.xact FROM change_feed f ORDER BY f.xact, f.ordinal LIMIT 1),
+                   (SELECT f.ordinal FROM change_feed f ORDER BY f.xact, f.ordinal LIMIT 1)
+            FROM change_feed_horizon h WHERE h.only_row
+            """))
+        await using (var reader = await bounds.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            settledBelow = reader.GetInt64(0);
+            horizon = new FeedPosition(reader.GetInt64(1), reader.GetInt32(2));
+            oldest = reader.IsDBNull(3) ? null : new FeedPosition(reader.GetInt64(3), reader.GetInt32(4));
+        }
+        // A position is only given out once its transaction is below xmin, and xmin never goes back.
+        if (from.Xact >= settledBelow) return new FeedPage([], FeedStatus.Unknown, horizon, oldest);
+        if (from < horizon && after is not null) return new FeedPage([], FeedStatus.Expired, horizon, oldest);
+
+        // Up to what was settled when the bounds were read: a later snapshot sees all of it (those transactions had
+        // ended), and nothing of a transaction that had not. As plain row bounds, each read is one index range.
+        var settled = new FeedPosition(settledBelow - 1, int.MaxValue);
+        var last = through is { } t && t < settled ? t : settled;
+        // Its own horizon check too: a purge since the bounds were read must not leave a gap unseen.
+        var horizonCheck = after is null ? "" : "AND ($1, $2) >= (SELECT h.xact, h.ordinal FROM change_feed_horizon h WHERE h.only_row)";
+        await using var rows = directory is null
+            ? Command($"""
+                SELECT f.xact, f.ordinal, f.directory_id, f.event, f.created_at, f.data::text
+                FROM change_feed f
+                WHERE (f.xact, f.ordinal) > ($1, $2) AND (f.xact, f.ordinal) <= ($3, $4) {horizonCheck}
+                ORDER BY f.xact, f.ordinal LIMIT $5
+                """, from.Xact, from.Ordinal, last.Xact, last.Ordinal, limit)
+            : Command($"""
+                SELECT f.xact, f.ordinal, f.directory_id, f.event, f.created_at, f.data::text
+                FROM change_feed f
+                WHERE (f.directory_id, f.xact, f.ordinal) > ($6, $1, $2) AND (f.directory_id, f.xact, f.ordinal) <= ($6, $3, $4) {horizonCheck}
+                ORDER BY f.directory_id, f.xact, f.ordinal LIMIT $5
+                """, from.Xact, from.Ordinal, last.Xact, last.Ordinal, limit, directory);
+        await using var entries = await rows.ExecuteReaderAsync(cancellationToken);
+        var page = new List<FeedEntry>();
+        while (await entries.ReadAsync(cancellationToken))
+        {
+            page.Add(new FeedEntry(new FeedPosition(entries.GetInt64(0), entries.GetInt32(1)), entries.GetString(2), entries.GetString(3),
+                new DateTimeOffset(entries.GetDateTime(4), TimeSpan.Zero), entries.GetString(5)));
+        }
+        return new FeedPage(page, FeedStatus.Read, horizon, oldest);
+    }
+
+    /// <summary>
+    /// The newest settled position (the horizon while no entry is kept): a consumer that reads the mirror in full after
+    /// asking for it, then follows the feed from it, misses no change.
+    /// </summary>
+    public async Task<FeedPosition> LatestAsync(CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT x.xact, x.ordinal FROM (
+                SELECT f.xact, f.ordinal FROM change_feed f WHERE f.xact < change_feed_settled_below()
+                UNION ALL
+                SELECT h.xact, h.ordinal FROM change_feed_horizon h WHERE h.only_row) AS x
+            ORDER BY x.xact DESC, x.ordinal DESC LIMIT 1
+            """);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new FeedPosition(reader.GetInt64(0), reader.GetInt32(1));
+    }
+
+    /// <summary>
+    /// The directories with settled entries of transactions from <paramref name="fromXact"/> on, and the transaction id
+    /// below which every entry is settled (where the next look starts).
+    /// </summary>
+    public async Task<(long SettledBelow, IReadOnlyList<string> Directories)> DirectoriesWithEntriesAsync(
+        long fromXact, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT change_feed_settled_below(),
+                   array(SELECT DISTINCT f.directory_id FROM change_feed f WHERE f.xact >= $1 AND f.xact < change_feed_settled_below())
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = fromXact });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt64(0), reader.GetFieldValue<string[]>(1));
+    }
+
+    /// <summary>
+    /// Drops a prefix of the feed: every entry up to the newest one older than <paramref name="retention"/>, and moves
+    /// the horizon there. Returns how many entries went.
+    /// </summary>
+    public async Task<int> PurgeAsync(TimeSpan retention, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("""
+            WITH cut AS (
+                SELECT f.xact, f.ordinal FROM change_feed f WHERE f.created_at < now() - $1
+                ORDER BY f.created_at DESC LIMIT 1),
+            gone AS (
+                DELETE FROM change_feed f USING cut WHERE (f.xact, f.ordinal) <= (cut.xact, cut.ordinal) RETURNING 1),
+            moved AS (
+                UPDATE change_feed_horizon h SET xact = cut.xact, ordinal = cut.ordinal FROM cut
+                WHERE h.only_row AND (cut.xact, cut.ordinal) > (h.xact, h.ordinal) RETURNING 1)
+            SELECT count(*)::int FROM gone
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = retention });
+        return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private NpgsqlCommand Command(string sql, params object[] values)
+    {
+        var command = dataSource.CreateCommand(sql);
+        foreach (var value in values) command.Parameters.Add(new NpgsqlParameter { Value = value });
+        return command;
+    }
+}
