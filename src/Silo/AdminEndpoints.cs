@@ -10,9 +10,10 @@ namespace DirectorySync.Silo;
 
 /// <summary>
 /// The operator's view of the sync and what can be done about it: directories and their state, one directory's sync,
-/// reconciliation on demand, dead letters and their replay, the cluster's recent activity. Mapped under <c>/admin</c>
-/// (scripts, with the bearer token) and <c>/console/api</c> (the console page, whose sign-in cookie is scoped to
-/// <c>/console</c>), both behind <c>Operations__Token</c> when it is set (like the dashboard).
+/// reconciliation on demand, dead letters and their replay, the cluster's recent activity, the outbound webhooks
+/// (<see cref="WebhookAdminApi"/>). Mapped under <c>/admin</c> (scripts, with the bearer token) and <c>/console/api</c>
+/// (the console page, whose sign-in cookie is scoped to <c>/console</c>), both behind <c>Operations__Token</c> when it
+/// is set (like the dashboard).
 /// </summary>
 public static partial class AdminEndpoints
 {
@@ -48,7 +49,7 @@ public static partial class AdminEndpoints
         api.MapGet("/dead-letters", DeadLettersAsync);
         api.MapPost("/dead-letters/{eventId}/replay", ReplayAsync);
         api.MapGet("/activity", ActivityAsync);
-        return api;
+        return api.MapWebhookAdminApi();
     }
 
     /// <summary>Every directory (at most <c>limit</c>, default 200) with its counts, last event, freshness, pending objects and last run.</summary>

@@ -168,7 +168,6 @@ public static class SiloExtensions
         // The console and /admin are always there: open to the network without a token, the silo says so at start.
         app.UseOperationsAccess(hasOpenPages: true);
         app.MapHealthEndpoints();
-        app.MapWebhookAdminApi();
         if (app.Services.GetService<WebhookOptions>() is not null) app.MapWebhookApi();
         app.MapAdminEndpoints();
         app.MapConsole();

@@ -211,4 +211,52 @@ public sealed class ConsoleTests(ConsoleBrowser browser) : IClassFixture<Console
             "SELECT jsonb_agg(jsonb_build_object('outcome', a->>'outcome'))::text FROM event_log, jsonb_array_elements(earlier_attempts) a WHERE event_id = 'event_replay_05'"));
         NoScriptErrors(opened);
     }
+
+    [Fact]
+    public async Task A_failing_change_feed_endpoint_shows_its_lag_and_failures_and_is_delivered_again_from_the_console()
+    {
+        await using var receiver = new WebhookReceiver { Answer = _ => (500, null) };
+        await receiver.StartAsync();
+        var settings = FeedSystem.Settings(("app", receiver.Url));
+        // The whole retry schedule (about three days) in about 14 s: long enough to be seen retrying, short enough to give up.
+        settings["ChangeFeed:RetryScale"] = "0.00005";
+        await using var system = await SyncSystem.StartAsync("console-webhooks", settings);
+        await using var opened = await browser.OpenAsync();
+        var page = opened.Page;
+        await page.GotoAsync(ConsoleUrl(system).ToString());
+        var row = page.Locator("#webhooks tr[data-endpoint='app']");
+        await Expect(Cell(row, 1)).ToHaveTextAsync("caught up");
+
+        foreach (var body in new[]
+        {
+            Payloads.Activated("event_hooks_01", "directory_hooks", 1),
+            Payloads.UserCreated("event_hooks_02", "user_hooks_1", "directory_hooks", 2),
+            Payloads.UserCreated("event_hooks_03", "user_hooks_2", "directory_hooks", 3),
+        })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await system.SendAsync(body)).Status);
+        }
+
+        // Refused: the entries wait, retried on the schedule, and the page says how old the oldest is.
+        await Expect(Cell(row, 0)).ToContainTextAsync(receiver.Url.ToString());
+        await Expect(Cell(row, 1)).ToContainTextAsync("retrying");
+        await Expect(Cell(row, 2)).Not.ToHaveTextAsync("0");
+        await Expect(Cell(row, 3)).ToContainTextAsync("ago");
+        await Expect(page.Locator("#summary")).ToContainTextAsync("Webhook lag");
+
+        // Given up after the whole schedule: kept as a failure, which the page lists.
+        await Expect(Cell(row, 5)).Not.ToHaveTextAsync("0", new() { Timeout = 60_000 });
+        await row.GetByRole(AriaRole.Button, new() { Name = "Show failures" }).ClickAsync();
+        await Expect(page.Locator("#webhooks ul.failures")).ToContainTextAsync("directory_hooks");
+
+        // The application is fixed: delivering again from the first failure brings it everything, in order.
+        receiver.Answer = _ => null;
+        await row.GetByRole(AriaRole.Button, new() { Name = "Deliver again from the first failure" }).ClickAsync();
+        await Expect(page.Locator("#notice")).ToContainTextAsync("Endpoint app delivers again");
+        await Expect(Cell(row, 5)).ToHaveTextAsync("0");
+        await Expect(Cell(row, 1)).ToHaveTextAsync("caught up");
+        Assert.Empty(await FeedSystem.WaitForMirrorAsync(system, receiver.Replica, TimeSpan.FromSeconds(30)));
+        Assert.Empty(receiver.Problems);
+        NoScriptErrors(opened);
+    }
 }

@@ -85,6 +85,8 @@ public sealed class OperationsApiTests
         Assert.Equal(0, directories["directory_list_gone"].GetProperty("users").GetInt32());
 
         Assert.Equal(1, (await GetAsync(system, "/console/api/directories?limit=1")).Body.GetProperty("directories").GetArrayLength());
+        // No outbound webhook endpoint is configured here.
+        Assert.Equal(0, (await GetAsync(system, "/admin/webhooks")).Body.GetProperty("endpoints").GetArrayLength());
     }
 
     [Fact]

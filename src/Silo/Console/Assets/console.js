@@ -18,6 +18,8 @@
     directories: null,
     deadLetters: null,
     activity: null,
+    webhooks: null,
+    failuresShown: new Set(), // endpoint names whose failures are listed
     samples: new Map(), // directory id → { kind: 'held' | 'pending', status } while a sample is shown
     confirming: null, // directory id whose forced deletions wait for a second click
     busy: new Set(),
@@ -156,6 +158,13 @@
     });
   }
 
+  function deliverAgain(endpoint) {
+    return act(`webhook:${endpoint.endpoint}`, async () => {
+      await post(`webhooks/${enc(endpoint.endpoint)}/replay?from=${enc(endpoint.replay_from)}`);
+      return `Endpoint ${endpoint.endpoint} delivers again every entry after ${endpoint.replay_from}.`;
+    });
+  }
+
   function replay(letter) {
     return act(`replay:${letter.event_id}`, async () => {
       const result = await post(`dead-letters/${enc(letter.event_id)}/replay`);
@@ -189,11 +198,12 @@
   // ---- refresh ----
 
   async function refresh() {
-    const [directories, deadLetters, activity] = await Promise.allSettled(
-      [getJson('directories'), getJson('dead-letters'), getJson('activity')]);
+    const [directories, deadLetters, activity, webhooks] = await Promise.allSettled(
+      [getJson('directories'), getJson('dead-letters'), getJson('activity'), getJson('webhooks')]);
     state.directories = directories;
     state.deadLetters = deadLetters;
     state.activity = activity;
+    state.webhooks = webhooks;
     $('updated').textContent = `Updated ${new Date().toLocaleTimeString('en-GB')}`;
     render();
   }
@@ -203,6 +213,7 @@
     renderHeld();
     renderDirectories();
     renderDeadLetters();
+    renderWebhooks();
     renderPending();
     renderActivity();
   }
@@ -248,6 +259,16 @@
       cards.push(card('Held deletions', number(heldCount),
         holding ? `in ${holding} director${holding === 1 ? 'y' : 'ies'}` : 'nothing held', heldCount ? 'warn' : 'good'));
       cards.push(card('Pending objects', number(pending), oldestPending ? `oldest since ${ago(oldestPending)}` : 'none waiting', pending ? 'warn' : 'good'));
+    }
+    const hooks = loaded(state.webhooks);
+    if (hooks && hooks.endpoints.length) {
+      const endpoints = hooks.endpoints;
+      const lag = Math.max(0, ...endpoints.map(e => e.lag_seconds ?? 0));
+      const failures = endpoints.reduce((sum, e) => sum + e.failures, 0);
+      const troubled = endpoints.some(e => e.disabled_reason) || failures > 0;
+      cards.push(card('Webhook lag', endpoints.some(e => e.waiting > 0) ? duration(lag) : 'caught up',
+        `${endpoints.length} endpoint${endpoints.length === 1 ? '' : 's'}, ${number(failures)} failure${failures === 1 ? '' : 's'}`,
+        troubled ? 'bad' : endpoints.some(e => e.retrying > 0) ? 'warn' : 'good'));
     }
     if (letters) cards.push(card('Dead letters', number(letters.total), letters.total ? 'see below' : 'none', letters.total ? 'bad' : 'good'));
     $('summary').replaceChildren(...cards);
@@ -395,6 +416,58 @@
         `The newest ${number(letters.dead_letters.length)} of ${number(letters.total)}.`)))
       : null;
     table.replaceChildren(...[head, el('tbody', {}, rows), more].filter(Boolean));
+  }
+
+  function endpointState(endpoint) {
+    if (endpoint.disabled_reason) return [badge('disabled', 'bad'), el('span', { class: 'figures' }, endpoint.disabled_reason)];
+    if (endpoint.retrying) {
+      return [badge(`retrying ${endpoint.retrying}`, 'warn'), el('span', { class: 'figures' },
+        endpoint.last_error || '', endpoint.next_attempt_at ? ` · next try ${new Date(endpoint.next_attempt_at).toLocaleTimeString('en-GB')}` : '')];
+    }
+    return endpoint.waiting ? badge('delivering', 'info') : badge('caught up', 'ok');
+  }
+
+  function renderWebhooks() {
+    const hooks = loaded(state.webhooks);
+    const table = $('webhooks');
+    if (!hooks) {
+      only(table, failure(state.webhooks));
+      return;
+    }
+    if (!hooks.endpoints.length) {
+      only(table, el('p', { class: 'empty' }, 'No outbound webhook endpoint is configured (ChangeFeed__Endpoints).'));
+      return;
+    }
+    const head = el('thead', {}, el('tr', {},
+      el('th', {}, 'Endpoint'), el('th', {}, 'State'), el('th', { class: 'num' }, 'Waiting'), el('th', {}, 'Oldest waiting'),
+      el('th', { class: 'num' }, 'Directories'), el('th', { class: 'num' }, 'Failures'), el('th', {}, '')));
+    const rows = hooks.endpoints.flatMap(endpoint => {
+      const open = state.failuresShown.has(endpoint.endpoint);
+      const busy = state.busy.has(`webhook:${endpoint.endpoint}`);
+      const row = el('tr', { 'data-endpoint': endpoint.endpoint },
+        el('td', {}, el('span', { class: 'name' }, endpoint.endpoint), el('span', { class: 'id mono' }, endpoint.url)),
+        el('td', {}, endpointState(endpoint)),
+        el('td', { class: 'num' }, `${number(endpoint.waiting)}${endpoint.waiting_capped ? '+' : ''}`),
+        el('td', {}, endpoint.waiting ? when(endpoint.first_waiting_written_at) : el('span', { class: 'muted' }, '—')),
+        el('td', { class: 'num' }, number(endpoint.directories)),
+        el('td', { class: 'num' }, number(endpoint.failures)),
+        el('td', {}, el('div', { class: 'actions' },
+          endpoint.replay_from
+            ? el('button', { type: 'button', disabled: busy, onclick: () => deliverAgain(endpoint) },
+              endpoint.failures ? 'Deliver again from the first failure' : 'Enable again')
+            : null,
+          endpoint.failures
+            ? el('button', {
+              type: 'button', class: 'link',
+              onclick: () => { if (open) state.failuresShown.delete(endpoint.endpoint); else state.failuresShown.add(endpoint.endpoint); render(); },
+            }, open ? 'Hide failures' : 'Show failures')
+            : null)));
+      if (!open) return [row];
+      return [row, el('tr', { class: 'detail' }, el('td', { colspan: 7 }, el('ul', { class: 'failures' },
+        endpoint.recent_failures.map(f => el('li', {}, when(f.failed_at), ' ', el('span', { class: 'mono' }, f.directory_id),
+          ` — entries after ${f.after} through ${f.through}, given up after ${number(f.attempts)} attempts: `, el('span', { class: 'reason' }, f.error))))))];
+    });
+    table.replaceChildren(head, el('tbody', {}, rows));
   }
 
   function renderPending() {
