@@ -136,15 +136,15 @@ public static partial class AdminEndpoints
             ParsedWebhook.Ignored ignored => await RecordAsync(StillDead($"on replay the stored payload is of type {ignored.EventType}, which is not applied")),
             _ => throw new InvalidOperationException("Unknown parse result"),
         };
-        var now = await queries.EventAsync(eventId);
-        LogReplayed(loggers.CreateLogger(typeof(AdminEndpoints)), eventId, logged.EventType, answer, now?.Outcome, now?.Reason);
+        var after = await queries.EventAsync(eventId);
+        LogReplayed(loggers.CreateLogger(typeof(AdminEndpoints)), eventId, logged.EventType, answer, after?.Outcome, after?.Reason);
         return Results.Json(new DeadLetterReplayed(eventId, answer switch
         {
             ApplyOutcome.Applied => "applied",
             ApplyOutcome.Duplicate => "duplicate",
             ApplyOutcome.Stale => "stale",
             _ => "dead_letter",
-        }, now?.Outcome, now?.Reason, now?.Attempts ?? logged.Attempts), AdminJson.Default.DeadLetterReplayed);
+        }, after?.Outcome, after?.Reason, after?.Attempts ?? logged.Attempts), AdminJson.Default.DeadLetterReplayed);
 
         async Task<ApplyOutcome> RecordAsync(DeadLetter letter)
         {
