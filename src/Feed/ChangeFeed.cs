@@ -8,6 +8,9 @@ public sealed record FeedPage(IReadOnlyList<FeedEntry> Entries, FeedStatus Statu
 
 public enum FeedStatus { Read, Expired, Unknown }
 
+/// <summary>Entries after a delivered position: how many (at most the count asked for), and when the first was written.</summary>
+public sealed record FeedBacklog(int Waiting, DateTimeOffset? FirstWrittenAt);
+
 /// <summary>
 /// Reads the change feed (sql/014). Across directories only settled entries are served: those of transactions below a
 /// snapshot's xmin, so an entry still to commit always comes after every position already given out. One directory's
@@ -107,6 +110,32 @@ public sealed class ChangeFeed(NpgsqlDataSource dataSource)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         return (reader.GetInt64(0), reader.GetFieldValue<string[]>(1));
+    }
+
+    /// <summary>
+    /// Per directory, what waits after a delivered position: how many entries (counted up to <paramref name="countUpTo"/>,
+    /// so an endpoint days behind costs no full count) and when the first of them was written. Each is one index range.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, FeedBacklog>> BacklogAsync(
+        IReadOnlyCollection<(string Directory, FeedPosition Delivered)> lanes, int countUpTo, CancellationToken cancellationToken = default)
+    {
+        await using var command = Command("""
+            SELECT l.directory_id,
+                   (SELECT count(*)::int FROM (
+                        SELECT 1 FROM change_feed f
+                        WHERE f.directory_id = l.directory_id AND (f.directory_id, f.xact, f.ordinal) > (l.directory_id, l.xact, l.ordinal)
+                        LIMIT $4) AS waiting),
+                   (SELECT f.created_at FROM change_feed f
+                    WHERE f.directory_id = l.directory_id AND (f.directory_id, f.xact, f.ordinal) > (l.directory_id, l.xact, l.ordinal)
+                    ORDER BY f.directory_id, f.xact, f.ordinal LIMIT 1)
+            FROM unnest($1::text[], $2::bigint[], $3::int[]) AS l (directory_id, xact, ordinal)
+            """, lanes.Select(l => l.Directory).ToArray(), lanes.Select(l => l.Delivered.Xact).ToArray(),
+            lanes.Select(l => l.Delivered.Ordinal).ToArray(), countUpTo);
+        var backlog = new Dictionary<string, FeedBacklog>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            backlog[reader.GetString(0)] = new FeedBacklog(reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2));
+        return backlog;
     }
 
     /// <summary>

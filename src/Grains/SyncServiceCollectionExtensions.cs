@@ -9,8 +9,8 @@ namespace DirectorySync;
 public static class SyncServiceCollectionExtensions
 {
     /// <summary>
-    /// The sync engine a silo hosts: options, the Postgres data source, the directory store, the write queue's bound, and
-    /// the change feed with its outbound webhooks.
+    /// The sync engine a silo hosts: options, the Postgres data source, the directory store, the write queue's bound, the
+    /// silo's activity series, and the change feed with its outbound webhooks.
     /// </summary>
     public static IServiceCollection AddDirectorySync(this IServiceCollection services, IConfiguration configuration, string connectionString)
     {
@@ -26,6 +26,7 @@ public static class SyncServiceCollectionExtensions
         services.AddSingleton<QueuedEvents>();
         services.AddChangeFeed(configuration);
         services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<SyncActivity>();
         services.AddSingleton<WebhookSender>();
         return services;
     }

@@ -14,9 +14,10 @@ using Microsoft.Extensions.Logging;
 namespace DirectorySync.Hosting;
 
 /// <summary>
-/// Guards operational pages (the silo's dashboard, both hosts' metrics) with the token in <c>Operations:Token</c>, when
-/// one is set. A caller shows it as <c>Authorization: Bearer &lt;token&gt;</c>, or once as <c>?token=</c>, which sets an
-/// HttpOnly cookie holding a value derived from the token (never the token) so the dashboard's own XHR calls carry it.
+/// Guards operational pages (the silo's dashboard, console and /admin, both hosts' metrics) with the token in
+/// <c>Operations:Token</c>, when one is set. A caller shows it as <c>Authorization: Bearer &lt;token&gt;</c>, or once as
+/// <c>?token=</c>, which sets an HttpOnly cookie holding a value derived from the token (never the token) so the pages'
+/// own XHR calls carry it.
 /// Failed attempts are throttled per client address. Health endpoints are not marked: load balancers need them open.
 /// </summary>
 public sealed partial class OperationsAccess
@@ -162,6 +163,12 @@ public sealed partial class OperationsAccess
             if (!local && _throttle.RecordFailure(client)) LogThrottled(logger, client.ToString(), FailedAttemptThrottle.DefaultLimit);
         }
         context.Response.Headers.WWWAuthenticate = "Bearer";
+        if (context.GetEndpoint()?.Metadata.GetMetadata<OperationsSignIn>() is { } signIn)
+        {
+            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            await signIn.WriteAsync(context, rejected: query.Length > 0);
+            return;
+        }
         await RefuseAsync(context, StatusCodes.Status401Unauthorized, $"operations token required (Authorization: Bearer, or ?{QueryName}= once)");
     }
 
@@ -172,7 +179,7 @@ public sealed partial class OperationsAccess
     }
 
     [LoggerMessage(Level = LogLevel.Warning,
-        Message = "The dashboard is reachable from the network ({Addresses}) without a token: set Operations__Token, or listen on 127.0.0.1 only")]
+        Message = "The operations pages (console, /admin, dashboard) are reachable from the network ({Addresses}) without a token: set Operations__Token, or listen on 127.0.0.1 only")]
     internal static partial void LogOpenToNetwork(ILogger logger, string addresses);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Operations page {Path} refused: wrong operations token from {Client}")]
@@ -208,6 +215,16 @@ public sealed class OperationsPage
     public bool OpenToLocalCallers { get; }
 }
 
+/// <summary>
+/// Marks a page a person opens in a browser: refused for want of the token, it is answered (still 401) with a form that
+/// sends the token as <c>?token=</c>, which signs the browser in, rather than with a line of text.
+/// </summary>
+public sealed class OperationsSignIn(Func<HttpContext, bool, Task> writeForm)
+{
+    /// <summary>Writes the form; <paramref name="rejected"/> when a token was just shown and refused.</summary>
+    public Task WriteAsync(HttpContext context, bool rejected) => writeForm(context, rejected);
+}
+
 public static class OperationsAccessExtensions
 {
     /// <summary>Every endpoint of <paramref name="pages"/> (all under <paramref name="prefix"/>) needs the operations token.</summary>
@@ -223,8 +240,8 @@ public static class OperationsAccessExtensions
         services.AddSingleton(OperationsAccess.From(configuration));
 
     /// <summary>
-    /// Enforces <see cref="OperationsAccess"/> on marked endpoints; at start, when <paramref name="hasOpenPages"/> (a
-    /// dashboard), warns if they are open to the network.
+    /// Enforces <see cref="OperationsAccess"/> on marked endpoints; at start, when <paramref name="hasOpenPages"/> (the
+    /// silo's console, /admin and dashboard), warns if they are open to the network.
     /// </summary>
     public static WebApplication UseOperationsAccess(this WebApplication app, bool hasOpenPages)
     {

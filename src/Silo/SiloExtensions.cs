@@ -21,7 +21,7 @@ public static class SiloExtensions
     public const string DashboardPath = "/dashboard";
     private const int DashboardSampleMilliseconds = 5_000;
 
-    /// <summary>The silo: the sync engine, Orleans on Postgres (clustering, reminders, grain state), the dashboard, health.</summary>
+    /// <summary>The silo: the sync engine, Orleans on Postgres (clustering, reminders, grain state), the dashboard, the console, health.</summary>
     public static WebApplicationBuilder AddDirectorySyncSilo(this WebApplicationBuilder builder, ClusterSettings settings)
     {
         var configuration = builder.Configuration;
@@ -85,6 +85,9 @@ public static class SiloExtensions
             }
             silo.AddStartupTask((services, _) =>
                 services.GetRequiredService<IGrainFactory>().GetGrain<IMaintenanceGrain>(0).EnsureScheduledAsync());
+            // Each silo's last hour of events, which the console adds up over the cluster.
+            silo.AddGrainService<SyncActivityService>();
+            silo.Services.AddSingleton<SyncActivityClient>();
             silo.AddWorkOSSource();
             silo.AddStartupTask(async (services, _) =>
             {
@@ -162,11 +165,12 @@ public static class SiloExtensions
 
     public static WebApplication MapSiloEndpoints(this WebApplication app)
     {
-        app.UseOperationsAccess(hasOpenPages: DashboardEnabled(app.Configuration));
+        // The console and /admin are always there: open to the network without a token, the silo says so at start.
+        app.UseOperationsAccess(hasOpenPages: true);
         app.MapHealthEndpoints();
-        app.MapWebhookAdminApi();
         if (app.Services.GetService<WebhookOptions>() is not null) app.MapWebhookApi();
         app.MapAdminEndpoints();
+        app.MapConsole();
         if (DashboardEnabled(app.Configuration))
             app.MapOrleansDashboard(routePrefix: DashboardPath).RequireOperationsToken(DashboardPath);
         return app;

@@ -6,22 +6,58 @@ using Microsoft.Extensions.Options;
 namespace DirectorySync.Silo;
 
 /// <summary>
-/// The outbound webhooks' operations, behind the operations token: <c>GET /admin/webhooks/{endpoint}</c> (each
-/// directory's progress, the failures kept, whether a 410 disabled it) and
-/// <c>POST /admin/webhooks/{endpoint}/replay?from=&lt;position&gt;</c> (deliver every entry after it again).
+/// The outbound webhooks' operations, part of the operations API (<c>/admin</c> and <c>/console/api</c>, behind the
+/// operations token): <c>GET /webhooks</c> (every endpoint: its state, what waits and since when, its failures),
+/// <c>GET /webhooks/{endpoint}</c> (each directory's progress, the failures kept, whether a 410 disabled it) and
+/// <c>POST /webhooks/{endpoint}/replay?from=&lt;position&gt;</c> (deliver every entry after it again).
 /// </summary>
 public static partial class WebhookAdminApi
 {
-    public const string Prefix = "/admin";
+    // Past this many entries waiting for one directory, the list says "at least" rather than counting them all.
+    private const int WaitingCountLimit = 10_000;
+    private const int RecentFailures = 20;
 
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public static IEndpointRouteBuilder MapWebhookAdminApi(this IEndpointRouteBuilder endpoints)
+    public static RouteGroupBuilder MapWebhookAdminApi(this RouteGroupBuilder api)
     {
-        var webhooks = endpoints.MapGroup(Prefix + "/webhooks").RequireOperationsToken(Prefix);
+        var webhooks = api.MapGroup("/webhooks");
+        webhooks.MapGet("", ListAsync);
         webhooks.MapGet("/{endpoint}", StatusAsync);
         webhooks.MapPost("/{endpoint}/replay", ReplayAsync);
-        return endpoints;
+        return api;
+    }
+
+    /// <summary>Every configured endpoint, by name.</summary>
+    private static async Task<IResult> ListAsync(IGrainFactory grains, ChangeFeed feed, IOptions<ChangeFeedOptions> options)
+    {
+        var endpoints = new List<WebhookEndpointSummary>();
+        foreach (var (name, endpoint) in options.Value.Endpoints.OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            var status = await grains.GetGrain<IWebhookEndpointGrain>(name).StatusAsync();
+            var lanes = status.Directories.Select(d => (d.DirectoryId, Delivered: FeedPosition.TryParse(d.Delivered, out var p) ? p : FeedPosition.Start)).ToList();
+            var backlog = await feed.BacklogAsync(lanes, WaitingCountLimit);
+            var firstWaiting = backlog.Values.Min(b => b.FirstWrittenAt);
+            var retrying = status.Directories.Where(d => d.Attempts > 0).ToList();
+            var positions = status.Failures.Select(f => f.After).Concat(status.DisabledReason is null ? [] : lanes.Select(l => l.Delivered.ToString()));
+            endpoints.Add(new WebhookEndpointSummary(
+                name,
+                // Scheme, host and path: a query string may hold the receiver's own secret.
+                Uri.TryCreate(endpoint.Url, UriKind.Absolute, out var url) ? url.GetLeftPart(UriPartial.Path) : endpoint.Url,
+                status.DisabledReason,
+                status.Directories.Count,
+                backlog.Values.Sum(b => b.Waiting),
+                backlog.Values.Any(b => b.Waiting >= WaitingCountLimit),
+                firstWaiting,
+                firstWaiting is { } first ? Math.Max(0, (DateTimeOffset.UtcNow - first).TotalSeconds) : null,
+                retrying.Count,
+                retrying.Select(d => d.LastError).FirstOrDefault(e => e is not null),
+                retrying.Min(d => d.NextAttemptAt),
+                status.Failures.Count,
+                status.Failures.OrderByDescending(f => f.FailedAt).Take(RecentFailures).ToList(),
+                positions.Order(StringComparer.Ordinal).FirstOrDefault()));
+        }
+        return Results.Json(new WebhookEndpointList(endpoints), Json);
     }
 
     private static async Task<IResult> StatusAsync(string endpoint, IGrainFactory grains, IOptions<ChangeFeedOptions> options) =>
@@ -54,3 +90,16 @@ public static partial class WebhookAdminApi
     [LoggerMessage(Level = LogLevel.Information, Message = "Replay of webhook endpoint {Endpoint} from {From} requested")]
     private static partial void LogReplayRequested(ILogger logger, string endpoint, string from);
 }
+
+public sealed record WebhookEndpointList(IReadOnlyList<WebhookEndpointSummary> Endpoints);
+
+/// <summary>
+/// One outbound endpoint as the console lists it. <see cref="Waiting"/> entries are not yet acknowledged (counted up to
+/// 10,000 per directory: <see cref="WaitingCapped"/>), the first of them written <see cref="LagSeconds"/> ago;
+/// <see cref="ReplayFrom"/> is where delivering again starts: the first failure kept, or, on a disabled endpoint, the
+/// least delivered position (null: nothing to deliver again).
+/// </summary>
+public sealed record WebhookEndpointSummary(
+    string Endpoint, string Url, string? DisabledReason, int Directories, int Waiting, bool WaitingCapped, DateTimeOffset? FirstWaitingWrittenAt,
+    double? LagSeconds, int Retrying, string? LastError, DateTimeOffset? NextAttemptAt, int Failures, IReadOnlyList<DeliveryFailure> RecentFailures,
+    string? ReplayFrom);

@@ -23,4 +23,13 @@ public static class MirrorQueries
             """, connection) { Parameters = { new() { Value = directoryId } } };
         return (long)(await command.ExecuteScalarAsync())!;
     }
+
+    /// <summary>The first column of the first row <paramref name="sql"/> returns (null without one).</summary>
+    public static async Task<object?> ScalarAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync();
+    }
 }

@@ -20,3 +20,11 @@ internal sealed class FixedClock(DateTimeOffset now) : TimeProvider
 
     public override DateTimeOffset GetUtcNow() => now;
 }
+
+/// <summary>A clock a test moves by hand.</summary>
+internal sealed class SteppedClock : TimeProvider
+{
+    public DateTimeOffset Now { get; set; } = new(2026, 12, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public override DateTimeOffset GetUtcNow() => Now;
+}

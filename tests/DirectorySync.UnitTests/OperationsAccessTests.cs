@@ -80,13 +80,6 @@ public sealed class OperationsAccessTests
 
 public sealed class FailedAttemptThrottleTests
 {
-    private sealed class SteppedClock : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = new(2026, 12, 1, 0, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
     private static readonly IPAddress Client = IPAddress.Parse("203.0.113.9");
 
     [Fact]

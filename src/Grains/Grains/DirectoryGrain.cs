@@ -23,7 +23,7 @@ namespace DirectorySync.Grains;
 /// </remarks>
 [Reentrant]
 public sealed partial class DirectoryGrain(
-    DirectoryStore store, QueuedEvents queued, IOptions<SyncOptions> options, ILogger<DirectoryGrain> logger)
+    DirectoryStore store, QueuedEvents queued, SyncActivity activity, IOptions<SyncOptions> options, ILogger<DirectoryGrain> logger)
     : Grain, IDirectoryGrain, IRemindable
 {
     private const string CleanupReminder = "directory-cleanup";
@@ -295,9 +295,15 @@ public sealed partial class DirectoryGrain(
 
     private void Complete(Submission submission, ApplyOutcome outcome, bool counted = true)
     {
-        if (!submission.Completion.TrySetResult(outcome)) return;
+        if (submission.Completion.Task.IsCompleted) return;
+        // Counted before the caller hears: whoever reads the activity after the answer finds the event in it.
+        if (!submission.Event.IsSnapshot)
+        {
+            if (counted) SyncMetrics.Count(outcome);
+            activity.Record(outcome, Stopwatch.GetElapsedTime(submission.Received));
+        }
+        submission.Completion.SetResult(outcome);
         queued.Remove();
-        if (counted && !submission.Event.IsSnapshot) SyncMetrics.Count(outcome);
     }
 
     private void Fail(List<Submission> batch, Exception e)
@@ -369,6 +375,9 @@ public sealed partial class DirectoryGrain(
 
     private sealed record Submission(SyncEvent Event)
     {
+        // Where its acknowledgement time (SyncActivity) starts.
+        public long Received { get; } = Stopwatch.GetTimestamp();
+
         // Completed inline by the flush: the awaiting calls are turns of this same activation.
         public TaskCompletionSource<ApplyOutcome> Completion { get; } = new();
     }

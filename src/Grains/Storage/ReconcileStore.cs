@@ -286,20 +286,28 @@ public sealed class ReconcileStore(NpgsqlDataSource dataSource, IOptions<SyncOpt
     /// <summary>The directory's newest runs, newest first.</summary>
     public async Task<IReadOnlyList<ReconcileRun>> RunsAsync(string directoryId, int limit)
     {
-        await using var command = dataSource.CreateCommand("""
-            SELECT run_id, kind, reason, forced, listed_at, finished_at, status, report::text
-            FROM reconcile_runs WHERE workos_directory_id = $1 ORDER BY run_id DESC LIMIT $2
+        await using var command = dataSource.CreateCommand($"""
+            SELECT {RunColumns} FROM reconcile_runs WHERE workos_directory_id = $1 ORDER BY run_id DESC LIMIT $2
             """);
         command.Parameters.Add(new() { Value = directoryId });
         command.Parameters.Add(new() { Value = limit });
         var runs = new List<ReconcileRun>();
         await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-            runs.Add(new ReconcileRun(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetBoolean(3),
-                reader.GetFieldValue<DateTimeOffset>(4), reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5),
-                reader.GetString(6), JsonSerializer.Deserialize(reader.GetString(7), ReportJson.Default.ReconcileReport) ?? new()));
+        while (await reader.ReadAsync()) runs.Add(ReadRun(reader, 0)!);
         return runs;
     }
+
+    /// <summary>
+    /// A run from <see cref="RunColumns"/> read from column <paramref name="first"/> on, or null when they are null
+    /// (a directory without runs, outer-joined).
+    /// </summary>
+    internal static ReconcileRun? ReadRun(NpgsqlDataReader reader, int first) => reader.IsDBNull(first) ? null : new ReconcileRun(
+        reader.GetInt64(first), reader.GetString(first + 1), reader.GetString(first + 2), reader.GetBoolean(first + 3),
+        reader.GetFieldValue<DateTimeOffset>(first + 4), reader.IsDBNull(first + 5) ? null : reader.GetFieldValue<DateTimeOffset>(first + 5),
+        reader.GetString(first + 6), JsonSerializer.Deserialize(reader.GetString(first + 7), ReportJson.Default.ReconcileReport) ?? new());
+
+    /// <summary>The columns of <c>reconcile_runs</c> <see cref="ReadRun"/> reads, in order.</summary>
+    internal const string RunColumns = "run_id, kind, reason, forced, listed_at, finished_at, status, report::text";
 
     private static NpgsqlBatchCommand Command(string sql, params object?[] values)
     {

@@ -7,7 +7,7 @@ using Xunit;
 namespace DirectorySync.IntegrationTests.EndToEnd;
 
 /// <summary>
-/// The operations surface over real HTTP: the silo's dashboard behind <c>Operations:Token</c> (a derived cookie, Secure
+/// The operations surface over real HTTP: the silo's dashboard and console behind <c>Operations:Token</c> (a derived cookie, Secure
 /// behind an HTTPS proxy, throttled guessing, no live log stream), <c>/metrics</c> on both hosts for this machine or the
 /// token; health stays open. 127.0.0.1 is a trusted proxy here: its X-Forwarded-For plays callers from elsewhere.
 /// </summary>
@@ -115,6 +115,36 @@ public sealed class OperationsAccessTests(OperationsAccessTests.Fixture fixture)
         Assert.Equal(HttpStatusCode.OK, await GetAsync(browser, Silo("/dashboard/DashboardCounters")));
         Assert.Equal(HttpStatusCode.OK, await GetAsync(browser, Silo("/dashboard/ClusterStats")));
         Assert.Equal(HttpStatusCode.OK, await GetAsync(browser, Silo("/dashboard/Reminders")));
+    }
+
+    [Fact]
+    public async Task The_console_asks_a_browser_for_the_token_and_its_api_and_files_need_it_too()
+    {
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+
+        using (var page = await http.GetAsync(Silo("/console")))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, page.StatusCode);
+            Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+            var form = await page.Content.ReadAsStringAsync();
+            Assert.Contains("name=\"token\"", form, StringComparison.Ordinal);
+            Assert.DoesNotContain("not accepted", form, StringComparison.Ordinal);
+        }
+        using (var wrong = await http.GetAsync(Silo("/console?token=wrong-token")))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+            Assert.Contains("That token was not accepted.", await wrong.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        foreach (var path in new[] { "/console/api/directories", "/console/console.js", "/admin/directories", "/admin/activity" })
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, await GetAsync(http, Silo(path)));
+            Assert.Equal(HttpStatusCode.OK, await GetAsync(http, Silo(path), bearer: Token));
+        }
+
+        using var signIn = await http.GetAsync(Silo($"/console?token={Token}"));
+        Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
+        Assert.Equal("/console", signIn.Headers.Location?.OriginalString);
+        Assert.Contains("path=/console", Assert.Single(signIn.Headers.GetValues("Set-Cookie")), StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]

@@ -31,6 +31,8 @@ public sealed class SyncSystem : IAsyncDisposable
 
     public string ConnectionString { get; }
 
+    public Task<object?> ScalarAsync(string sql) => MirrorQueries.ScalarAsync(ConnectionString, sql);
+
     public Uri WebhookUrl { get; private set; } = new("http://127.0.0.1/");
 
     public Uri GatewayUrl { get; private set; } = new("http://127.0.0.1/");

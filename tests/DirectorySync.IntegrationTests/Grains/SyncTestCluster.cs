@@ -111,13 +111,7 @@ internal sealed class SyncTestCluster : IAsyncDisposable
 
     public Task<Mirror> MirrorOf(string directory) => Mirror.ReadAsync(ConnectionString, directory);
 
-    public async Task<object?> ScalarAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return await command.ExecuteScalarAsync();
-    }
+    public Task<object?> ScalarAsync(string sql) => MirrorQueries.ScalarAsync(ConnectionString, sql);
 
     public async ValueTask DisposeAsync()
     {
