@@ -61,7 +61,11 @@ public sealed class LeastPrivilegeRoleTests : IAsyncLifetime
     public async Task Service_running_as_the_role_applies_every_kind_of_event()
     {
         await using var system = await SyncSystem.StartAsync("least_privilege",
-            new Dictionary<string, string?> { ["Database:Migrate"] = "false", ["ReadApi:Keys"] = ReadApi.ReadApiTests.Key },
+            // Users' groups embedded, so the read below exercises every shaping function the role must be allowed to run.
+            new Dictionary<string, string?>
+            {
+                ["Database:Migrate"] = "false", ["ReadApi:Keys"] = ReadApi.ReadApiTests.Key, ["ReadApi:UserGroups"] = "embedded",
+            },
             connectionString: _roleConnectionString);
 
         Assert.Equal((HttpStatusCode.OK, "applied"), await system.SendAsync(Activated("event_lp1", "dir_lp", 1)));
