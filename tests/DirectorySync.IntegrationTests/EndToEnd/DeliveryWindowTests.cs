@@ -14,6 +14,11 @@ namespace DirectorySync.IntegrationTests.EndToEnd;
 /// The soak's view over time (<c>--window-s</c>): a paced delivery to a real HTTP endpoint is broken down into
 /// consecutive windows that account for every acknowledgement, at the pace asked for.
 /// </summary>
+/// <remarks>
+/// Alone in its collection, run while no other test class runs: it checks a pace, which the other classes' silos,
+/// browsers and fuzzing, sharing the same cores, would otherwise disturb.
+/// </remarks>
+[Collection(nameof(DeliveryWindowTests))]
 public sealed class DeliveryWindowTests
 {
     [Fact]
@@ -46,3 +51,6 @@ public sealed class DeliveryWindowTests
         Assert.All(full.Skip(1), w => Assert.InRange(w.Acknowledged, 80, 120));
     }
 }
+
+[CollectionDefinition(nameof(DeliveryWindowTests), DisableParallelization = true)]
+public sealed class DeliveryWindowCollection;
