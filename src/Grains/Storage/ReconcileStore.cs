@@ -2,6 +2,7 @@ using System.Text.Json;
 using DirectorySync.Events;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using static DirectorySync.Storage.DirectoryStore;
 
 namespace DirectorySync.Storage;
 
@@ -309,12 +310,6 @@ public sealed class ReconcileStore(NpgsqlDataSource dataSource, IOptions<SyncOpt
     /// <summary>The columns of <c>reconcile_runs</c> <see cref="ReadRun"/> reads, in order.</summary>
     internal const string RunColumns = "run_id, kind, reason, forced, listed_at, finished_at, status, report::text";
 
-    private static NpgsqlBatchCommand Command(string sql, params object?[] values)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        foreach (var value in values) command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
-        return command;
-    }
 }
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower)]

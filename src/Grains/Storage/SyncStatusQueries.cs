@@ -1,4 +1,5 @@
 using Npgsql;
+using static DirectorySync.Storage.DirectoryStore;
 
 namespace DirectorySync.Storage;
 
@@ -33,21 +34,20 @@ public sealed class SyncStatusQueries(NpgsqlDataSource dataSource)
     public async Task<(bool Known, LastEvent? LastEvent, int PendingCount, IReadOnlyList<PendingObject> Pending)> DirectoryAsync(string directoryId)
     {
         await using var batch = dataSource.CreateBatch();
-        batch.BatchCommands.Add(new("""
+        batch.BatchCommands.Add(Command("""
             SELECT EXISTS (SELECT 1 FROM directories WHERE workos_directory_id = $1)
                 OR EXISTS (SELECT 1 FROM sync_fences WHERE workos_directory_id = $1)
                 OR EXISTS (SELECT 1 FROM reconcile_runs WHERE workos_directory_id = $1)
-            """) { Parameters = { new() { Value = directoryId } } });
-        batch.BatchCommands.Add(new("""
+            """, directoryId));
+        batch.BatchCommands.Add(Command("""
             SELECT last_event_id, last_event_created_at, last_applied_at FROM sync_fences
             WHERE workos_directory_id = $1 AND last_event_id IS NOT NULL
-            """) { Parameters = { new() { Value = directoryId } } });
-        batch.BatchCommands.Add(new("SELECT count(*)::int FROM sync_pending WHERE directory_id = $1")
-            { Parameters = { new() { Value = directoryId } } });
-        batch.BatchCommands.Add(new("""
+            """, directoryId));
+        batch.BatchCommands.Add(Command("SELECT count(*)::int FROM sync_pending WHERE directory_id = $1", directoryId));
+        batch.BatchCommands.Add(Command("""
             SELECT object_kind, object_id, user_id, group_id, pending_since FROM sync_pending
             WHERE directory_id = $1 ORDER BY pending_since, object_id LIMIT $2
-            """) { Parameters = { new() { Value = directoryId }, new() { Value = PendingSample } } });
+            """, directoryId, PendingSample));
         await using var reader = await batch.ExecuteReaderAsync();
         await reader.ReadAsync();
         var known = reader.GetBoolean(0);
