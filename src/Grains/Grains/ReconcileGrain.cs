@@ -46,8 +46,11 @@ public sealed partial class ReconcileGrain(
     private const string ResumeReminder = "reconcile-resume";
     private const int ApplyChunk = 500;
     private static readonly TimeSpan BackfillRequestQuiet = TimeSpan.FromMinutes(1);
+    private static readonly ReconcileProgress NoRun = new(null, nameof(ReconcilePhase.Idle), null, 0);
 
     private IGrainTimer? _timer;
+    /// <summary>What <see cref="ProgressAsync"/> answers: moved on only once the run's report is saved as far.</summary>
+    private ReconcileProgress _progress = NoRun;
     private DateTimeOffset _lastBackfillRequest = DateTimeOffset.MinValue;
 
     private string DirectoryId => this.GetPrimaryKeyString();
@@ -55,6 +58,7 @@ public sealed partial class ReconcileGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        PublishProgress();
         if (Run.Phase != ReconcilePhase.Idle) StartStepping();
         return Task.CompletedTask;
     }
@@ -93,6 +97,7 @@ public sealed partial class ReconcileGrain(
             LogStarted(kind, DirectoryId, Run.RunId, reason);
         }
         await state.WriteStateAsync();
+        PublishProgress();
         // Resumes the run on any silo if this one stops or a step fails (as a directory cleanup is resumed).
         var resume = syncOptions.Value.CleanupRetryPeriod;
         await this.RegisterOrUpdateReminder(ResumeReminder, resume, resume);
@@ -110,8 +115,12 @@ public sealed partial class ReconcileGrain(
         await StartAsync(reason, force: false);
     }
 
-    public Task<ReconcileProgress> ProgressAsync() => Task.FromResult(new ReconcileProgress(
-        Run.Phase == ReconcilePhase.Idle ? null : Run.RunId, Run.Phase.ToString(), Run.LastError, Run.Failures));
+    public Task<ReconcileProgress> ProgressAsync() => Task.FromResult(_progress);
+
+    // Called only once the run's report row is as far along as its state: a status that asks this grain and then
+    // Postgres never shows a phase ahead of its counts.
+    private void PublishProgress() => _progress = Run.Phase == ReconcilePhase.Idle ? NoRun
+        : new ReconcileProgress(Run.RunId, Run.Phase.ToString(), Run.LastError, Run.Failures);
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
@@ -134,6 +143,8 @@ public sealed partial class ReconcileGrain(
 
     private async Task StepAsync(CancellationToken cancellationToken)
     {
+        // A step that fails is done again from its start: its counts so far must not be counted twice.
+        var reportBefore = Run.Report with { };
         try
         {
             await (Run.Phase switch
@@ -154,6 +165,7 @@ public sealed partial class ReconcileGrain(
             Run.Failures = 0;
             // The operator's status shows a running run's counts so far, not zeros until it ends.
             await store.SaveReportAsync(Run.RunId, Run.Report);
+            PublishProgress();
             await state.WriteStateAsync();
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
@@ -161,9 +173,11 @@ public sealed partial class ReconcileGrain(
             // WorkOS or Postgres is away (or answered 429 for longer than the client waits): nothing is deleted, the
             // run keeps its place, and the reminder resumes it (DirectorySync__CleanupRetryPeriod).
             StopStepping();
+            Run.Report = reportBefore;
             Run.Failures++;
             Run.LastError = e.Message;
             LogStepFailed(DirectoryId, Run.RunId, Run.Phase, Run.Failures, e.Message);
+            PublishProgress();
             await state.WriteStateAsync();
         }
     }
@@ -285,6 +299,7 @@ public sealed partial class ReconcileGrain(
     private async Task FinishAsync(string status)
     {
         await store.FinishRunAsync(Run.RunId, status, Run.Report);
+        _progress = NoRun;
         if (status == "completed") await store.ConfirmFreshAsync(DirectoryId, Run.ListedAt);
         SyncMetrics.Reconciled(status, Run.Report);
         LogFinished(DirectoryId, Run.RunId, status, Run.Report.UsersListed, Run.Report.GroupsListed, Run.Report.MembershipsListed,
