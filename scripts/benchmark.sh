@@ -653,14 +653,14 @@ if [ "$READ" = 1 ]; then
   log "=== read API: $READ_USERS users, $READ_GROUPS groups, $READ_MEMBERSHIPS memberships per user, users' groups $READ_USER_GROUPS; pages of 100 at $READ_RATE/s for $READ_SECONDS s ==="
   # shellcheck disable=SC2046
   sim simulate $(history_args read) --out "$STREAMS/read.jsonl" >"$LOGS/generate-read.out"
-  export ReadApi__Keys ReadApi__UserGroups=$READ_USER_GROUPS; ReadApi__Keys=$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+  export ReadApi__UserGroups=$READ_USER_GROUPS   # the gateway's key is $READ_KEY, as every target's
   if start_ours bench_read gateway; then
     run_stage read read "$url"
     rm -f "$STREAMS/read.jsonl"
     verify_directory read "read API directory" read bench_read all
     directory=$(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d bench_read -qtAX -c "SELECT workos_directory_id FROM directories LIMIT 1")
     before=$(snapshot_cpu)
-    timeout -k 10 $(( READ_SECONDS * 3 + 300 )) dotnet "$SIM_DLL" read-load --url "${url%/webhooks/workos}" --key "$ReadApi__Keys" \
+    timeout -k 10 $(( READ_SECONDS * 3 + 300 )) dotnet "$SIM_DLL" read-load --url "${url%/webhooks/workos}" --key "$READ_KEY" \
       --directory "$directory" --rate "$READ_RATE" --seconds "$READ_SECONDS" >"$LOGS/read-load.out" 2>&1 || true
     after=$(snapshot_cpu)
     read -ra b <<<"$before"; read -ra a <<<"$after"
