@@ -98,6 +98,14 @@ public sealed partial class OperationsAccess
             return;
         }
 
+        if (CrossSiteWrite(context.Request) is { } from)
+        {
+            LogCrossSite(logger, context.Request.Method, context.Request.Path, from);
+            await RefuseAsync(context, StatusCodes.Status403Forbidden,
+                "a browser sent this from another site; operations requests come from this host's own pages, curl or scripts");
+            return;
+        }
+
         var peer = context.Connection.RemoteIpAddress;
         if (peer is null || !_proxies.TryFindClient(peer, context.Request.Headers["X-Forwarded-For"], out var client))
         {
@@ -172,6 +180,24 @@ public sealed partial class OperationsAccess
         await RefuseAsync(context, StatusCodes.Status401Unauthorized, $"operations token required (Authorization: Bearer, or ?{QueryName}= once)");
     }
 
+    /// <summary>
+    /// The site a browser says sent a request that changes something (anything but GET, HEAD, OPTIONS), when it is not
+    /// this host: a page elsewhere posting a form to the console's actions while the operator's browser may reach them
+    /// (with no token set there is nothing else to stop it). Browsers name it in <c>Sec-Fetch-Site</c>, or in
+    /// <c>Origin</c> compared with <c>Host</c>; curl and scripts send neither and are judged by the token alone.
+    /// </summary>
+    internal static string? CrossSiteWrite(HttpRequest request)
+    {
+        if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method)) return null;
+        var origin = request.Headers.Origin.ToString();
+        var fetchSite = request.Headers["Sec-Fetch-Site"].ToString();
+        if (fetchSite.Length > 0)
+            return fetchSite is "same-origin" or "none" ? null : $"{(origin.Length > 0 ? origin : "another site")} (Sec-Fetch-Site: {fetchSite})";
+        if (origin.Length == 0) return null;
+        return Uri.TryCreate(origin, UriKind.Absolute, out var from)
+               && string.Equals(from.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase) ? null : origin;
+    }
+
     private static async Task RefuseAsync(HttpContext context, int status, string text)
     {
         context.Response.StatusCode = status;
@@ -181,6 +207,9 @@ public sealed partial class OperationsAccess
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "The operations pages (console, /admin, dashboard) are reachable from the network ({Addresses}) without a token: set Operations__Token, or listen on 127.0.0.1 only")]
     internal static partial void LogOpenToNetwork(ILogger logger, string addresses);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Operations request {Method} {Path} refused (403): sent by a browser from {Origin}, not from this host's pages")]
+    private static partial void LogCrossSite(ILogger logger, string method, string path, string origin);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Operations page {Path} refused: wrong operations token from {Client}")]
     private static partial void LogWrongToken(ILogger logger, string path, string client);

@@ -252,6 +252,45 @@ public sealed class OperationsAccessTests(OperationsAccessTests.Fixture fixture)
     }
 
     [Fact]
+    public async Task Without_a_configured_token_a_browser_on_another_site_cannot_post_to_the_operations_actions()
+    {
+        var logs = new CapturedLogs();
+        await using var open = await SyncSystem.StartAsync("operations_cross_site", logs: logs);
+        var silo = new Uri(open.Silos.Single().Urls.Single());
+        var reconcile = new Uri(silo, "/admin/directories/directory_01CROSSSITE/reconcile?force=true");
+        using var http = new HttpClient();
+
+        async Task<(HttpStatusCode, string)> PostAsync(params (string Name, string Value)[] headers)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, reconcile) { Content = new FormUrlEncodedContent([]) };
+            foreach (var (name, value) in headers) request.Headers.TryAddWithoutValidation(name, value);
+            using var response = await http.SendAsync(request);
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        // A form on another site, as browsers send it: refused before the action runs, and said why.
+        var (status, body) = await PostAsync(("Origin", "https://attacker.example"), ("Sec-Fetch-Site", "cross-site"));
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Contains("another site", body);
+        Assert.Equal(HttpStatusCode.Forbidden, (await PostAsync(("Origin", "https://attacker.example"))).Item1);
+        Assert.Equal(HttpStatusCode.Forbidden, (await PostAsync(("Origin", "null"))).Item1);
+        Assert.Equal(HttpStatusCode.Forbidden, (await PostAsync(("Sec-Fetch-Site", "same-site"))).Item1);
+        Assert.Contains(logs.Entries, e => e.Contains("POST /admin/directories/directory_01CROSSSITE/reconcile refused (403)")
+                                           && e.Contains("https://attacker.example"));
+
+        // The console's own pages, curl and scripts reach the action (which answers 409 here: no WorkOS API key).
+        var reached = HttpStatusCode.Conflict;
+        Assert.Equal(reached, (await PostAsync()).Item1);
+        Assert.Equal(reached, (await PostAsync(("Origin", silo.GetLeftPart(UriPartial.Authority)), ("Sec-Fetch-Site", "same-origin"))).Item1);
+        Assert.Equal(reached, (await PostAsync(("Origin", silo.GetLeftPart(UriPartial.Authority)))).Item1);
+        // Reading stays open to links from anywhere.
+        using var read = new HttpRequestMessage(HttpMethod.Get, new Uri(silo, "/dashboard/"));
+        read.Headers.TryAddWithoutValidation("Sec-Fetch-Site", "cross-site");
+        using var answer = await http.SendAsync(read);
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+    }
+
+    [Fact]
     public async Task Without_a_configured_token_metrics_are_served_to_this_machine_only()
     {
         await using var open = await SyncSystem.StartAsync("operations_metrics",
