@@ -8,6 +8,13 @@ public sealed record FeedPage(IReadOnlyList<FeedEntry> Entries, FeedStatus Statu
 
 public enum FeedStatus { Read, Expired, Unknown }
 
+/// <summary>
+/// A look for directories with new entries: every transaction below <see cref="SettledBelow"/> had ended; the next look
+/// reads from <see cref="NextFrom"/> (no transaction id from there on was assigned) and the transactions still
+/// <see cref="InProgress"/>.
+/// </summary>
+public sealed record FeedScan(long SettledBelow, long NextFrom, long[] InProgress, IReadOnlyList<string> Directories);
+
 /// <summary>Entries after a delivered position: how many (at most the count asked for), and when the first was written.</summary>
 public sealed record FeedBacklog(int Waiting, DateTimeOffset? FirstWrittenAt);
 
@@ -96,20 +103,23 @@ public sealed class ChangeFeed(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// The directories with entries of transactions from <paramref name="fromXact"/> on, and the transaction id below
-    /// which every entry is settled: where the next look starts, so a directory whose first entry commits late is found
-    /// then.
+    /// The directories with entries that became visible since a look that ended at <paramref name="fromXact"/> with
+    /// <paramref name="inProgress"/> still running: those of transactions from <paramref name="fromXact"/> on, or of
+    /// one of those. Each look reads only what is new, however long some transaction stays open (a dump, a report on
+    /// the same database): a directory whose first entry commits late is found when it commits.
     /// </summary>
-    public async Task<(long SettledBelow, IReadOnlyList<string> Directories)> DirectoriesWithEntriesAsync(
-        long fromXact, CancellationToken cancellationToken = default)
+    public async Task<FeedScan> DirectoriesWithNewEntriesAsync(long fromXact, IReadOnlyCollection<long> inProgress,
+        CancellationToken cancellationToken = default)
     {
-        await using var command = dataSource.CreateCommand("""
-            SELECT change_feed_settled_below(), array(SELECT DISTINCT f.directory_id FROM change_feed f WHERE f.xact >= $1)
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = fromXact });
+        await using var command = Command("""
+            SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint,
+                   array(SELECT x::text::bigint FROM pg_snapshot_xip(s) AS x),
+                   array(SELECT DISTINCT f.directory_id FROM change_feed f WHERE f.xact >= $1 OR f.xact = ANY($2))
+            FROM pg_current_snapshot() AS s
+            """, fromXact, inProgress.ToArray());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        return (reader.GetInt64(0), reader.GetFieldValue<string[]>(1));
+        return new FeedScan(reader.GetInt64(0), reader.GetInt64(1), reader.GetFieldValue<long[]>(2), reader.GetFieldValue<string[]>(3));
     }
 
     /// <summary>

@@ -11,6 +11,13 @@ public sealed class ChangeFeedOptions
     /// <summary>Most entries in one outbound webhook.</summary>
     public int MaxBatch { get; set; } = 500;
 
+    /// <summary>
+    /// How long an endpoint's lane waits for more entries before it sends a batch that is not full (0: at once). During
+    /// a burst it fills batches (an initial sync at 3,000 events/s goes in batches of <see cref="MaxBatch"/>, not of the
+    /// few dozen that came in since the last message); a single change waits this much longer.
+    /// </summary>
+    public TimeSpan BatchDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>How often a long-poll and each endpoint's delivery look for new entries.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
@@ -42,6 +49,7 @@ public sealed class ChangeFeedOptions
         if (Retention <= TimeSpan.Zero) return "ChangeFeed__Retention must be positive";
         if (MaxBatch is < 1 or > 10_000) return "ChangeFeed__MaxBatch must be from 1 to 10000";
         if (PollInterval <= TimeSpan.Zero || RequestTimeout <= TimeSpan.Zero) return "ChangeFeed__PollInterval and ChangeFeed__RequestTimeout must be positive";
+        if (BatchDelay < TimeSpan.Zero || BatchDelay > TimeSpan.FromMinutes(1)) return "ChangeFeed__BatchDelay must be from 0 to 00:01:00";
         if (MaxConcurrentDeliveries < 1) return "ChangeFeed__MaxConcurrentDeliveries must be at least 1";
         if (RetryScale <= 0) return "ChangeFeed__RetryScale must be positive";
         foreach (var (name, endpoint) in Endpoints)

@@ -36,6 +36,8 @@ public sealed partial class WebhookEndpointGrain(
     private Uri? _url;
     private WebhookSecret? _secret;
     private IReadOnlySet<string>? _directories;
+    // Where the next look for new entries starts (null: at the persisted ScannedBelow).
+    private (long From, long[] InProgress)? _scan;
 
     private string Name => this.GetPrimaryKeyString();
 
@@ -76,6 +78,7 @@ public sealed partial class WebhookEndpointGrain(
             (lane.Delivered, lane.InFlight, lane.Attempts, lane.NextAttemptAt, lane.LastError) = (from, null, 0, null, null);
         }
         state.State.ScannedBelow = Math.Min(state.State.ScannedBelow, position.Xact);
+        _scan = null;
         state.State.DisabledReason = null;
         state.State.Failures.RemoveAll(f => Position(f.Through) > position);
         await SaveAsync();
@@ -93,20 +96,23 @@ public sealed partial class WebhookEndpointGrain(
         state.State.Failures.ToList());
 
     /// <summary>
-    /// Finds directories with new entries and starts the lanes that have something to do. The next look starts at the
-    /// settled bound, not past what it saw: a directory's first entry may commit after a larger position of another.
+    /// Finds directories with new entries and starts the lanes that have something to do. The next look reads what
+    /// became visible since (a directory's first entry may commit after a larger position of another); after a restart
+    /// the first look starts at the persisted settled bound.
     /// </summary>
     private async Task TickAsync(CancellationToken cancellationToken)
     {
         if (state.State.DisabledReason is not null) return;
-        var (settledBelow, directories) = await feed.DirectoriesWithEntriesAsync(state.State.ScannedBelow, cancellationToken);
+        var (from, inProgress) = _scan ?? (state.State.ScannedBelow, []);
+        var scan = await feed.DirectoriesWithNewEntriesAsync(from, inProgress, cancellationToken);
         var added = false;
-        foreach (var directory in directories.Where(d => _directories is null || _directories.Contains(d)))
+        foreach (var directory in scan.Directories.Where(d => _directories is null || _directories.Contains(d)))
         {
             added |= state.State.Lanes.TryAdd(directory, new DeliveryLane());
             _due.Add(directory);
         }
-        state.State.ScannedBelow = Math.Max(state.State.ScannedBelow, settledBelow);
+        state.State.ScannedBelow = Math.Max(state.State.ScannedBelow, scan.SettledBelow);
+        _scan = (scan.NextFrom, scan.InProgress);
         // Only a new lane must be written before it is used; the scan bound can be found again.
         if (added) await SaveAsync();
         // A lane still finishing keeps its mark, so entries that came as it ended are not left waiting.
@@ -148,9 +154,16 @@ public sealed partial class WebhookEndpointGrain(
                     await GiveUpAsync(directory, lane, "its entries were purged (ChangeFeed__Retention) before they were delivered");
                     continue;
                 }
+                var batch = page.Entries;
                 if (lane.InFlight is null)
                 {
-                    lane.InFlight = page.Entries[^1].Position.ToString();
+                    if (batch.Count < _options.MaxBatch && _options.BatchDelay > TimeSpan.Zero)
+                    {
+                        await WaitAsync(_options.BatchDelay, wake);
+                        if (wake.IsCancellationRequested) continue;
+                        batch = await WithNewerAsync(directory, batch);
+                    }
+                    lane.InFlight = batch[^1].Position.ToString();
                     await SaveAsync();
                 }
 
@@ -158,7 +171,7 @@ public sealed partial class WebhookEndpointGrain(
                 await _sending.WaitAsync(_stopping.Token);
                 try
                 {
-                    result = await sender.SendAsync(_url!, _secret!, page.Entries, _stopping.Token);
+                    result = await sender.SendAsync(_url!, _secret!, batch, _stopping.Token);
                 }
                 finally
                 {
@@ -177,6 +190,16 @@ public sealed partial class WebhookEndpointGrain(
             LogLaneFailed(e, Name, directory);
             _due.Add(directory);
         }
+    }
+
+    /// <summary>
+    /// A batch that was not full, with the entries that came after it during <c>ChangeFeed__BatchDelay</c> (only those are
+    /// read), so a burst goes out in full batches.
+    /// </summary>
+    private async Task<IReadOnlyList<FeedEntry>> WithNewerAsync(string directory, IReadOnlyList<FeedEntry> batch)
+    {
+        var newer = await feed.ReadAsync(batch[^1].Position, _options.MaxBatch - batch.Count, directory, cancellationToken: _stopping.Token);
+        return newer.Status == FeedStatus.Read ? [.. batch, .. newer.Entries] : batch;
     }
 
     private async Task RecordAsync(string directory, DeliveryLane lane, DeliveryResult result)

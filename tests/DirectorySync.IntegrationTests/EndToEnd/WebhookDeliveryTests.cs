@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
+using Npgsql;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -98,6 +99,49 @@ public sealed class WebhookDeliveryTests(ITestOutputHelper output)
 
         Assert.Equal(HttpStatusCode.BadRequest, (await AdminAsync(system, HttpMethod.Post, "/admin/webhooks/app/replay?from=soon")).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await AdminAsync(system, HttpMethod.Get, "/admin/webhooks/other")).Status);
+    }
+
+    [Fact]
+    public async Task A_directory_whose_first_entry_commits_behind_a_long_open_transaction_is_delivered_once_it_commits()
+    {
+        await using var receiver = new WebhookReceiver();
+        await receiver.StartAsync();
+        await using var system = await SyncSystem.StartAsync("webhooks_late_commit", FeedSystem.Settings(("app", receiver.Url)));
+
+        // A transaction that stays open (as a dump or a report on the same database would) and holds the first entry of
+        // a directory the endpoint has not heard of: its position is below everything written meanwhile.
+        await using var open = new NpgsqlConnection(system.ConnectionString);
+        await open.OpenAsync();
+        await using var transaction = await open.BeginTransactionAsync();
+        await using (var insert = new NpgsqlCommand("""
+            INSERT INTO change_feed (xact, ordinal, directory_id, event, data)
+            VALUES (pg_current_xact_id()::text::bigint, 1, 'directory_late', 'dsync.activated',
+                    '{"object": "directory", "id": "directory_late", "state": "linked"}')
+            """, open, transaction))
+        {
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        // Meanwhile another directory's changes commit, and arrive while the transaction is still open.
+        await system.SendAsync(Payloads.Activated("event_l_1", "directory_early", 1));
+        await system.SendAsync(Payloads.UserCreated("event_l_2", "user_l_1", "directory_early", 2));
+        await WaitUntilAsync(() => receiver.Replica.Users.ContainsKey("user_l_1"), "the other directory's entries");
+        await Task.Delay(1000);
+        Assert.False(receiver.Replica.Directories.ContainsKey("directory_late"), "an entry of an open transaction was delivered");
+
+        await transaction.CommitAsync();
+        await WaitUntilAsync(() => receiver.Replica.Directories.ContainsKey("directory_late"), "the late directory's entry");
+        Assert.Empty(receiver.Problems);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{what} never arrived");
+            await Task.Delay(100);
+        }
     }
 
     private static async Task<JsonObject> WaitForStatusAsync(SyncSystem system, Func<JsonObject, bool> condition)
