@@ -37,34 +37,34 @@ public sealed class WebhookSender(IOptions<ChangeFeedOptions> options, TimeProvi
     /// <summary>The batch's message id: its first and last positions name it.</summary>
     public static string MessageId(IReadOnlyList<FeedEntry> batch) => $"msg_{batch[0].Position}_{batch[^1].Position}";
 
-    public static byte[] Body(IReadOnlyList<FeedEntry> batch)
+    /// <summary>Writes the message for <paramref name="batch"/> into <paramref name="body"/>.</summary>
+    public static void WriteBody(IReadOnlyList<FeedEntry> batch, IBufferWriter<byte> body)
     {
-        var body = new ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(body))
-        {
-            json.WriteStartObject();
-            json.WriteString("type", MessageType);
-            json.WriteString("timestamp", FeedEntry.Time(batch[^1].CreatedAt));
-            json.WriteStartObject("data");
-            json.WriteStartArray("changes");
-            foreach (var entry in batch) entry.WriteTo(json);
-            json.WriteEndArray();
-            json.WriteEndObject();
-            json.WriteEndObject();
-        }
-        return body.WrittenSpan.ToArray();
+        using var json = new Utf8JsonWriter(body);
+        json.WriteStartObject();
+        json.WriteString("type", MessageType);
+        json.WriteString("timestamp", FeedEntry.Time(batch[^1].CreatedAt));
+        json.WriteStartObject("data");
+        json.WriteStartArray("changes");
+        foreach (var entry in batch) entry.WriteTo(json);
+        json.WriteEndArray();
+        json.WriteEndObject();
+        json.WriteEndObject();
     }
 
     public async Task<DeliveryResult> SendAsync(Uri url, WebhookSecret secret, IReadOnlyList<FeedEntry> batch, CancellationToken cancellationToken)
     {
         var id = MessageId(batch);
-        var body = Body(batch);
+        // About 400 KB for a full batch: from the shared pool, as the large-object heap would take it anew for every
+        // message and the silo would pay for that in full collections (measured: most of delivery's CPU).
+        using var body = new PooledBuffer(batch.Sum(e => e.Data.Length + 200) + 200);
+        WriteBody(batch, body);
         var timestamp = clock.GetUtcNow().ToUnixTimeSeconds();
-        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ReadOnlyMemoryContent(body.Written) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         request.Headers.Add("webhook-id", id);
         request.Headers.Add("webhook-timestamp", timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        request.Headers.Add("webhook-signature", secret.Sign(id, timestamp, body));
+        request.Headers.Add("webhook-signature", secret.Sign(id, timestamp, body.Written.Span));
         try
         {
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
@@ -92,4 +92,38 @@ public sealed class WebhookSender(IOptions<ChangeFeedOptions> options, TimeProvi
     }
 
     public void Dispose() => _http.Dispose();
+
+    /// <summary>A growing buffer in arrays rented from <see cref="ArrayPool{T}.Shared"/>, returned on dispose.</summary>
+    private sealed class PooledBuffer(int capacity) : IBufferWriter<byte>, IDisposable
+    {
+        private byte[] _array = ArrayPool<byte>.Shared.Rent(capacity);
+        private int _written;
+
+        public ReadOnlyMemory<byte> Written => _array.AsMemory(0, _written);
+
+        public void Advance(int count) => _written += count;
+
+        public Memory<byte> GetMemory(int sizeHint = 0)
+        {
+            Reserve(sizeHint);
+            return _array.AsMemory(_written);
+        }
+
+        public Span<byte> GetSpan(int sizeHint = 0)
+        {
+            Reserve(sizeHint);
+            return _array.AsSpan(_written);
+        }
+
+        private void Reserve(int sizeHint)
+        {
+            if (_array.Length - _written >= Math.Max(sizeHint, 1)) return;
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_array.Length * 2, _written + sizeHint));
+            _array.AsSpan(0, _written).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_array);
+            _array = larger;
+        }
+
+        public void Dispose() => ArrayPool<byte>.Shared.Return(_array);
+    }
 }

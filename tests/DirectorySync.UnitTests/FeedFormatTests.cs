@@ -1,6 +1,9 @@
 using System.Text;
+using System.Text.Json;
 using DirectorySync.Feed;
+using DirectorySync.UnitTests.WorkOS;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
 using StandardWebhooks;
 using Xunit;
 
@@ -34,6 +37,35 @@ public sealed class FeedFormatTests
         new StandardWebhook(VectorSecret).Verify(body, headers);
         headers["webhook-signature"] = secret.Sign("msg_1", now, Encoding.UTF8.GetBytes(body + " "));
         Assert.ThrowsAny<Exception>(() => new StandardWebhook(VectorSecret).Verify(body, headers));
+    }
+
+    [Fact]
+    public async Task A_full_batch_of_large_non_ascii_entries_is_posted_whole_and_verifies()
+    {
+        // Every entry's data holds 3,000 characters of 2-4 UTF-8 bytes each, unescaped as Postgres writes jsonb as text: the
+        // body (about 4.5 MB) is far larger than the sender's first guess, so its buffer grows while the batch is written.
+        var text = string.Concat(Enumerable.Repeat("é€😀", 1000));
+        var batch = Enumerable.Range(1, 500).Select(i => new FeedEntry(new FeedPosition(7, i), "directory_1", "dsync.user.updated",
+            DateTimeOffset.UnixEpoch.AddSeconds(i), $$"""{"id": "directory_user_{{i}}", "first_name": "{{text}}"}""")).ToList();
+        (string Body, IHeaderDictionary Headers)? received = null;
+        await using var endpoint = await FakeWorkOS.StartAsync(async (context, _) =>
+        {
+            using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+            received = (await reader.ReadToEndAsync(), new HeaderDictionary(context.Request.Headers.ToDictionary(h => h.Key, h => h.Value)));
+        });
+        Assert.True(WebhookSecret.TryParse(VectorSecret, out var secret));
+        using var sender = new WebhookSender(Options.Create(new ChangeFeedOptions()), TimeProvider.System);
+
+        var result = await sender.SendAsync(new Uri(endpoint.BaseUrl), secret, batch, CancellationToken.None);
+
+        Assert.IsType<DeliveryResult.Delivered>(result);
+        var (body, headers) = received!.Value;
+        Assert.Equal(WebhookSender.MessageId(batch), headers["webhook-id"].ToString());
+        new StandardWebhook(VectorSecret).Verify(body, headers);
+        var changes = JsonDocument.Parse(body).RootElement.GetProperty("data").GetProperty("changes");
+        Assert.Equal(500, changes.GetArrayLength());
+        Assert.All(changes.EnumerateArray(), c => Assert.Equal(text, c.GetProperty("data").GetProperty("first_name").GetString()));
+        Assert.Equal("change_" + batch[^1].Position, changes[499].GetProperty("id").GetString());
     }
 
     [Theory]
