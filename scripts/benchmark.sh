@@ -43,7 +43,7 @@ scripts/benchmark.sh [options]
   --read-seconds N        (default 60)
   --read-user-groups M    the gateway's ReadApi__UserGroups: empty (default) or embedded (each user's groups)
   --seed-recipe DIR       the seed recipe (default ../shared/peers/seed-recipe, then /work/shared/peers/seed-recipe)
-  --profile               also profile ours during the warm second directory: group commits, what Postgres's side of
+  --profile               also profile ours (and feed) during the warm second directory: group commits, what Postgres's side of
                           the pipeline was doing (sampled), Postgres time per statement, and (if perf works here) a
                           CPU profile of every process and of Postgres; it loads pg_stat_statements for every
                           target, so take the throughput figures from a run without it
@@ -306,7 +306,9 @@ run_stage() {  # TARGET STAGE URL [extra simulator options...]
   local limit=$(( 120 + events / 50 ))   # every stage stops by itself: at least 50 events/s, or it is cut off
   log "$target: $stage ($events events)..."
   local before after rc=0 profiling=0
-  if [ "$PROFILE" = 1 ] && [ "$target" = ours ] && [ "$stage" = second ]; then profiling=1; profile_start; fi
+  if [ "$PROFILE" = 1 ] && { [ "$target" = ours ] || [ "$target" = feed ]; } && [ "$stage" = second ]; then
+    profile_target=$target; profiling=1; profile_start
+  fi
   before=$(snapshot_cpu)
   # In the background, so that an interrupt is handled at once (bash runs traps only between foreground commands).
   ( TIMEFORMAT='%R %U %S'
@@ -382,9 +384,10 @@ backend_ticks() {  # "pid ticks" of every child of our postmaster
   local pm; pm=$(head -1 "$PGDIR/data/postmaster.pid")
   for pid in $(pgrep -P "$pm"); do echo "$pid $(proc_ticks "$pid")"; done
 }
-bench_psql() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d bench_ours -qtAX "$@"; }
+profile_target=ours
+bench_psql() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "bench_$profile_target" -qtAX "$@"; }
 profile_start() {
-  log "ours: profiling the second stage..."
+  log "$profile_target: profiling the second stage..."
   bench_psql -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" \
     -c "CREATE UNLOGGED TABLE IF NOT EXISTS profile_states (sample int, state text)" -c "CREATE UNLOGGED TABLE IF NOT EXISTS profile_stop ()" \
     -c "TRUNCATE profile_states, profile_stop" >/dev/null
@@ -413,7 +416,7 @@ profile_stop() {  # DELIVERY-SECONDS
   if [ -n "$profile_perf" ]; then kill -INT "$profile_perf" 2>/dev/null || true; wait "$profile_perf" 2>/dev/null || true; fi
   backends_ticks=$(join <(echo "$profile_ticks" | sort) <(backend_ticks | sort) | awk '{t += $3 - $2} END {print t + 0}')
   {
-    echo "### Profile: ours, warm second directory ($(date -u +%Y-%m-%d\ %H:%M) UTC)"
+    echo "### Profile: $profile_target, warm second directory ($(date -u +%Y-%m-%d\ %H:%M) UTC)"
     echo
     awk -v b="$profile_counters" -v a="$counters" -v d="$duration" 'BEGIN {
       split(b, x, " "); split(a, y, " "); n = y[2] - x[2]; if (n <= 0 || d <= 0) { print "- group commits: no batch counters from the silo"; exit }
@@ -433,7 +436,7 @@ profile_stop() {  # DELIVERY-SECONDS
     echo "|---|--:|--:|--:|"
     bench_psql -F ' | ' -c "SELECT '| \`' || left(regexp_replace(query, '\s+', ' ', 'g'), 70) || '\`', calls,
         round((total_exec_time / calls)::numeric, 3), round((100 * total_exec_time / sum(total_exec_time) OVER ())::numeric, 1) || '% |'
-      FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench_ours')
+      FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench_$profile_target')
         AND query NOT LIKE '%profile_%' AND query NOT LIKE '%pg_stat_statements%'
       ORDER BY total_exec_time DESC LIMIT 8"
     if [ -s "$LOGS/perf.data" ]; then
@@ -454,7 +457,7 @@ profile_stop() {  # DELIVERY-SECONDS
       echo "- perf: not available here (install linux-perf and allow it: kernel.perf_event_paranoid <= 1)"
     fi
     echo
-  } >"$PROFILE_MD" 2>>"$LOGS/profile.err"
+  } >>"$PROFILE_MD" 2>>"$LOGS/profile.err"
 }
 
 # ---- Targets --------------------------------------------------------------------------------------------------------------
