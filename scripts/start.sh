@@ -163,7 +163,8 @@ if [ -n "$demo_api" ]; then
   applied=""
   for _ in $(seq 1 300); do
     status=$(sync_status "$directory")
-    grep -q "\"event_id\": \"$event\"" <<<"$status" && { applied=1; break; }
+    # Applied, and the cursor saved (it moves once the page's events are durable, so just after).
+    grep -q "\"event_id\": \"$event\"" <<<"$status" && grep -q '"cursor": "' <<<"$status" && { applied=1; break; }
     sleep 0.2
   done
   [ -n "$applied" ] || fail "$STATE/silo.log" "$event did not reach the mirror within a minute"
