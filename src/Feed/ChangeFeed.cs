@@ -10,8 +10,8 @@ public enum FeedStatus { Read, Expired, Unknown }
 
 /// <summary>
 /// A look for directories with new entries: every transaction below <see cref="SettledBelow"/> had ended; the next look
-/// reads from <see cref="NextFrom"/> (no transaction id from there on was assigned) and the transactions still
-/// <see cref="InProgress"/>.
+/// reads the transactions from <see cref="NextFrom"/> (the snapshot's xmax: none of those was visible to it) and those
+/// then <see cref="InProgress"/>. Snapshots list the transactions in progress on the primary only: this runs there.
 /// </summary>
 public sealed record FeedScan(long SettledBelow, long NextFrom, long[] InProgress, IReadOnlyList<string> Directories);
 

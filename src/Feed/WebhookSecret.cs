@@ -31,11 +31,10 @@ public sealed class WebhookSecret
     /// <summary>The <c>webhook-signature</c> header's value for this message.</summary>
     public string Sign(string messageId, long timestampSeconds, ReadOnlySpan<byte> body)
     {
-        var prefix = Encoding.UTF8.GetBytes($"{messageId}.{timestampSeconds}.");
-        var content = new byte[prefix.Length + body.Length];
-        prefix.CopyTo(content, 0);
-        body.CopyTo(content.AsSpan(prefix.Length));
-        return "v1," + Convert.ToBase64String(HMACSHA256.HashData(_key, content));
+        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _key);
+        hmac.AppendData(Encoding.UTF8.GetBytes($"{messageId}.{timestampSeconds}."));
+        hmac.AppendData(body);
+        return "v1," + Convert.ToBase64String(hmac.GetHashAndReset());
     }
 
     /// <summary>Never the key.</summary>

@@ -98,11 +98,12 @@ public sealed partial class OperationsAccess
             return;
         }
 
-        if (CrossSiteWrite(context.Request) is { } from)
+        var viaProxy = context.Connection.RemoteIpAddress is { } direct && _proxies.Contains(direct);
+        if (CrossSiteWrite(context.Request, viaProxy) is { } from)
         {
             LogCrossSite(logger, context.Request.Method, context.Request.Path, from);
             await RefuseAsync(context, StatusCodes.Status403Forbidden,
-                "a browser sent this from another site; operations requests come from this host's own pages, curl or scripts");
+                $"a browser sent this from another site ({from}); operations requests come from this host's own pages, curl or scripts");
             return;
         }
 
@@ -183,19 +184,24 @@ public sealed partial class OperationsAccess
     /// <summary>
     /// The site a browser says sent a request that changes something (anything but GET, HEAD, OPTIONS), when it is not
     /// this host: a page elsewhere posting a form to the console's actions while the operator's browser may reach them
-    /// (with no token set there is nothing else to stop it). Browsers name it in <c>Sec-Fetch-Site</c>, or in
-    /// <c>Origin</c> compared with <c>Host</c>; curl and scripts send neither and are judged by the token alone.
+    /// (with no token set there is nothing else to stop it). Browsers name it in <c>Sec-Fetch-Site</c> (sent to https
+    /// and localhost addresses), or in <c>Origin</c>, compared with <c>Host</c>, or behind a trusted proxy that rewrites
+    /// Host, with its <c>X-Forwarded-Host</c>. curl and scripts send neither and are judged by the token alone.
     /// </summary>
-    internal static string? CrossSiteWrite(HttpRequest request)
+    internal static string? CrossSiteWrite(HttpRequest request, bool viaTrustedProxy)
     {
         if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method)) return null;
         var origin = request.Headers.Origin.ToString();
         var fetchSite = request.Headers["Sec-Fetch-Site"].ToString();
         if (fetchSite.Length > 0)
-            return fetchSite is "same-origin" or "none" ? null : $"{(origin.Length > 0 ? origin : "another site")} (Sec-Fetch-Site: {fetchSite})";
+            return fetchSite is "same-origin" or "none" ? null : $"{(origin.Length > 0 ? origin : "another site")}, Sec-Fetch-Site: {fetchSite}";
         if (origin.Length == 0) return null;
+        var forwardedHost = viaTrustedProxy ? request.Headers["X-Forwarded-Host"].ToString().Split(',')[0].Trim() : "";
         return Uri.TryCreate(origin, UriKind.Absolute, out var from)
-               && string.Equals(from.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase) ? null : origin;
+               && (string.Equals(from.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase)
+                   || (forwardedHost.Length > 0 && string.Equals(from.Authority, forwardedHost, StringComparison.OrdinalIgnoreCase)))
+            ? null
+            : $"Origin {origin}, not Host {request.Host.Value}{(forwardedHost.Length > 0 ? $" or X-Forwarded-Host {forwardedHost}" : "")}";
     }
 
     private static async Task RefuseAsync(HttpContext context, int status, string text)
@@ -208,7 +214,7 @@ public sealed partial class OperationsAccess
         Message = "The operations pages (console, /admin, dashboard) are reachable from the network ({Addresses}) without a token: set Operations__Token, or listen on 127.0.0.1 only")]
     internal static partial void LogOpenToNetwork(ILogger logger, string addresses);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Operations request {Method} {Path} refused (403): sent by a browser from {Origin}, not from this host's pages")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Operations request {Method} {Path} refused (403): sent by a browser from another site ({Origin})")]
     private static partial void LogCrossSite(ILogger logger, string method, string path, string origin);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Operations page {Path} refused: wrong operations token from {Client}")]

@@ -28,6 +28,14 @@ public sealed class ReconcileState
     [Id(8)] public bool Incomplete { get; set; }
     [Id(9)] public int Failures { get; set; }
     [Id(10)] public string? LastError { get; set; }
+
+    /// <summary>A copy to go back to: a step that fails anywhere, its saves included, is done again from it.</summary>
+    public ReconcileState Copy()
+    {
+        var copy = (ReconcileState)MemberwiseClone();
+        copy.Report = Report with { };
+        return copy;
+    }
 }
 
 /// <summary>
@@ -143,8 +151,10 @@ public sealed partial class ReconcileGrain(
 
     private async Task StepAsync(CancellationToken cancellationToken)
     {
-        // A step that fails is done again from its start: its counts so far must not be counted twice.
-        var reportBefore = Run.Report with { };
+        // A step that fails, or whose report or state cannot be saved, is done again from where it began: applying its
+        // objects again is versioned (harmless), and its counts are not counted twice nor lost.
+        var run = Run;
+        var before = run.Copy();
         try
         {
             await (Run.Phase switch
@@ -173,7 +183,8 @@ public sealed partial class ReconcileGrain(
             // WorkOS or Postgres is away (or answered 429 for longer than the client waits): nothing is deleted, the
             // run keeps its place, and the reminder resumes it (DirectorySync__CleanupRetryPeriod).
             StopStepping();
-            Run.Report = reportBefore;
+            // Unless the run had finished (its row says so) and only what follows failed.
+            if (ReferenceEquals(state.State, run)) state.State = before;
             Run.Failures++;
             Run.LastError = e.Message;
             LogStepFailed(DirectoryId, Run.RunId, Run.Phase, Run.Failures, e.Message);

@@ -162,6 +162,8 @@ public sealed partial class WebhookEndpointGrain(
                         await WaitAsync(_options.BatchDelay, wake);
                         if (wake.IsCancellationRequested) continue;
                         batch = await WithNewerAsync(directory, batch);
+                        // A replay meanwhile reset the lane: this batch is not its next one.
+                        if (wake.IsCancellationRequested) continue;
                     }
                     lane.InFlight = batch[^1].Position.ToString();
                     await SaveAsync();
@@ -178,7 +180,7 @@ public sealed partial class WebhookEndpointGrain(
                     _sending.Release();
                 }
                 if (wake.IsCancellationRequested) continue;
-                await RecordAsync(directory, lane, result);
+                await RecordAsync(directory, lane, batch[^1].Position, result);
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
@@ -202,12 +204,14 @@ public sealed partial class WebhookEndpointGrain(
         return newer.Status == FeedStatus.Read ? [.. batch, .. newer.Entries] : batch;
     }
 
-    private async Task RecordAsync(string directory, DeliveryLane lane, DeliveryResult result)
+    /// <param name="sentThrough">The last entry the message held: the lane moves to it, never past it (a batch read
+    /// again for a retry ends before its in-flight mark when <c>ChangeFeed__MaxBatch</c> was lowered meanwhile).</param>
+    private async Task RecordAsync(string directory, DeliveryLane lane, FeedPosition sentThrough, DeliveryResult result)
     {
         switch (result)
         {
             case DeliveryResult.Delivered:
-                (lane.Delivered, lane.InFlight, lane.Attempts, lane.NextAttemptAt, lane.LastError) = (lane.InFlight!, null, 0, null, null);
+                (lane.Delivered, lane.InFlight, lane.Attempts, lane.NextAttemptAt, lane.LastError) = (sentThrough.ToString(), null, 0, null, null);
                 break;
             case DeliveryResult.Gone:
                 state.State.DisabledReason = $"answered 410 Gone at {FeedEntry.Time(clock.GetUtcNow())}; replay to enable it again";

@@ -252,6 +252,26 @@ public sealed class OperationsAccessTests(OperationsAccessTests.Fixture fixture)
     }
 
     [Fact]
+    public async Task Behind_a_trusted_proxy_that_rewrites_Host_the_forwarded_host_is_this_site()
+    {
+        using var http = new HttpClient();
+        async Task<HttpStatusCode> PostAsync(params (string Name, string Value)[] headers)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, Silo("/admin/directories/directory_01PROXIED/reconcile"));
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+            request.Headers.Add("X-Forwarded-For", "203.0.113.62");
+            foreach (var (name, value) in headers) request.Headers.TryAddWithoutValidation(name, value);
+            using var response = await http.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        // The console at https://ops.example.com through a proxy (127.0.0.1, trusted here) that sends Host as it reaches the silo.
+        Assert.NotEqual(HttpStatusCode.Forbidden, await PostAsync(("Origin", "https://ops.example.com"), ("X-Forwarded-Host", "ops.example.com")));
+        Assert.Equal(HttpStatusCode.Forbidden, await PostAsync(("Origin", "https://ops.example.com")));
+        Assert.Equal(HttpStatusCode.Forbidden, await PostAsync(("Origin", "https://attacker.example"), ("X-Forwarded-Host", "ops.example.com")));
+    }
+
+    [Fact]
     public async Task Without_a_configured_token_a_browser_on_another_site_cannot_post_to_the_operations_actions()
     {
         var logs = new CapturedLogs();
