@@ -108,13 +108,20 @@ public sealed class ChangeFeed(NpgsqlDataSource dataSource)
     /// one of those. Each look reads only what is new, however long some transaction stays open (a dump, a report on
     /// the same database): a directory whose first entry commits late is found when it commits.
     /// </summary>
+    /// <remarks>
+    /// The range's upper bound (nothing from the snapshot's xmax on is visible) also keeps the silo's generic plan on the
+    /// primary key: open-ended, it was estimated at a third of the table, and once vacuum had marked the pages visible
+    /// Postgres chose a full index-only scan of the directory index instead, reading every entry at every look
+    /// (measured: 60-73 ms a look in two of four profiled benchmark runs; 0.2 ms bounded).
+    /// </remarks>
     public async Task<FeedScan> DirectoriesWithNewEntriesAsync(long fromXact, IReadOnlyCollection<long> inProgress,
         CancellationToken cancellationToken = default)
     {
         await using var command = Command("""
             SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint,
                    array(SELECT x::text::bigint FROM pg_snapshot_xip(s) AS x),
-                   array(SELECT DISTINCT f.directory_id FROM change_feed f WHERE f.xact >= $1 OR f.xact = ANY($2))
+                   array(SELECT DISTINCT f.directory_id FROM change_feed f
+                         WHERE (f.xact >= $1 AND f.xact < pg_snapshot_xmax(s)::text::bigint) OR f.xact = ANY($2))
             FROM pg_current_snapshot() AS s
             """, fromXact, inProgress.ToArray());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
