@@ -32,31 +32,32 @@ public static partial class WebhookApi
         if (!sender.IsAllowed)
         {
             LogRefusedSender(logger, sender.Reason, sender.Sender?.ToString(), context.Connection.RemoteIpAddress?.ToString());
-            return Answer(StatusCodes.Status403Forbidden, sender.Reason);
+            return Unread(context, Answer(StatusCodes.Status403Forbidden, sender.Reason));
         }
         // Judged on the header alone, before a byte of body is read: no one unauthenticated gets memory for a body.
         var header = signature.ReadHeader(context.Request.Headers[WebhookSignature.HeaderName]);
-        if (!header.Check.IsValid) return Rejected(logger, context, header.Check);
-        if (context.Request.ContentLength > options.MaxBodyBytes) return TooLarge(logger, context.Request.ContentLength.Value, header, options);
+        if (!header.Check.IsValid) return Unread(context, Rejected(logger, context, header.Check));
+        if (context.Request.ContentLength > options.MaxBodyBytes)
+            return Unread(context, TooLarge(logger, context.Request.ContentLength.Value, header, options));
         if (!pending.TryEnter())
         {
             LogTooManyPending(logger, pending.Limit, context.Connection.RemoteIpAddress?.ToString());
             context.Response.Headers.RetryAfter = "1";
-            return Answer(StatusCodes.Status503ServiceUnavailable, "too many unverified requests; retry later");
+            return Unread(context, Answer(StatusCodes.Status503ServiceUnavailable, "too many unverified requests; retry later"));
         }
         byte[]? body;
         SignatureCheck check;
         try
         {
             body = await ReadBodyAsync(context.Request.BodyReader, options.MaxBodyBytes, context.RequestAborted);
-            if (body is null) return TooLarge(logger, null, header, options);
+            if (body is null) return Unread(context, TooLarge(logger, null, header, options));
             check = signature.Verify(header, body);
         }
         catch (BadHttpRequestException e)
         {
             // Kestrel's limits (a body trickling in too slowly, a chunked body past the limit): the sender's fault, not an error of ours.
             LogBodyNotReceived(logger, e.StatusCode, context.Connection.RemoteIpAddress?.ToString());
-            return Answer(e.StatusCode, "request body not received");
+            return Unread(context, Answer(e.StatusCode, "request body not received"));
         }
         finally
         {
@@ -153,6 +154,17 @@ public static partial class WebhookApi
     {
         LogRejected(logger, check.Reason, context.Connection.RemoteIpAddress?.ToString());
         return Answer(StatusCodes.Status401Unauthorized, check.Reason);
+    }
+
+    /// <summary>
+    /// An answer given before the body was read to its end: the connection closes after it (and says so), since what is
+    /// left of the body would otherwise be read as the next request, or the client would send its next one on a
+    /// connection the server is about to drop.
+    /// </summary>
+    private static IResult Unread(HttpContext context, IResult answer)
+    {
+        context.Response.Headers.Connection = "close";
+        return answer;
     }
 
     private static IResult Answer(int status, string text)
