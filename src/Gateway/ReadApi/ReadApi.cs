@@ -1,5 +1,5 @@
 using System.Data;
-using System.Globalization;
+using DirectorySync.Feed;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Npgsql;
@@ -127,7 +127,7 @@ public static partial class ReadApi
 
             response.StatusCode = StatusCodes.Status200OK;
             response.ContentType = "application/json; charset=utf-8";
-            if (syncedAt is { } at) response.Headers[SyncedAtHeader] = at.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+            if (syncedAt is { } at) response.Headers[SyncedAtHeader] = FeedEntry.Time(at);
             await using (var body = await reader.GetStreamAsync(2, context.RequestAborted))
             {
                 await body.CopyToAsync(response.Body, context.RequestAborted);

@@ -1,4 +1,5 @@
 using DirectorySync.Events;
+using DirectorySync.Feed;
 using DirectorySync.Storage;
 using DirectorySync.WorkOS;
 using Microsoft.Extensions.Logging;
@@ -353,19 +354,8 @@ public sealed partial class ReconcileGrain(
     /// <summary>A listed object (or one a listing no longer shows) as the directory's grain decides it.</summary>
     private SyncEvent Snapshot(SyncEventKind kind, string objectId, DirectoryData? directory = null, DirectoryUser? user = null,
         DirectoryGroup? group = null, GroupMembership? membership = null) =>
-        new($"snapshot/{Run.RunId}/{kind}/{objectId}", SnapshotType(kind), kind, Run.ListedAt, "{}",
+        new($"snapshot/{Run.RunId}/{kind}/{objectId}", ChangeFeedWrites.EventName(kind), kind, Run.ListedAt, "{}",
             directory, user, group, membership, ListedAt: Run.ListedAt);
-
-    private static string SnapshotType(SyncEventKind kind) => kind switch
-    {
-        SyncEventKind.DirectoryActivated => "dsync.activated",
-        SyncEventKind.UserUpdated => "dsync.user.updated",
-        SyncEventKind.UserDeleted => "dsync.user.deleted",
-        SyncEventKind.GroupUpdated => "dsync.group.updated",
-        SyncEventKind.GroupDeleted => "dsync.group.deleted",
-        SyncEventKind.GroupUserAdded => "dsync.group.user_added",
-        _ => "dsync.group.user_removed",
-    };
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Starting a {Kind} of directory {DirectoryId} (run {RunId}): {Reason}")]
     private partial void LogStarted(string kind, string directoryId, long runId, string reason);
