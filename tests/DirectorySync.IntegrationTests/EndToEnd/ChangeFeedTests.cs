@@ -55,6 +55,18 @@ public sealed class ChangeFeedTests(ITestOutputHelper output)
             Assert.Equal(("dsync.user.created", $"user_lp_{round}"), ((string)entry["event"]!, (string)entry["data"]!["id"]!));
             latest = (string)answer.Json["list_metadata"]!["after"]!;
         }
+
+        // Across directories, GET /changes/latest reaches this directory's last entry once every older transaction on the
+        // server has ended (other test classes share it), and an unfiltered read from just before it finds that entry.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        string newest;
+        while (string.CompareOrdinal(newest = (string)(await GetAsync(system, "/changes/latest")).Json!["position"]!, latest) < 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"/changes/latest stayed at {newest}, before {latest}");
+            await Task.Delay(200);
+        }
+        var all = (await GetAsync(system, "/changes?limit=1000")).Json!["data"]!.AsArray();
+        Assert.Contains(all, e => (string)e!["position"]! == latest && (string)e["data"]!["id"]! == "user_lp_2");
     }
 
     [Fact]

@@ -292,7 +292,7 @@ public sealed class SourceOfTruthTests
             Assert.Equal(change.Id, (await source.CursorAsync()).After);
             Assert.Equal("After-The-Cursor", await cluster.ScalarAsync($"SELECT last_name FROM directory_users WHERE workos_user_id = '{user}'"));
             Assert.True((long)(await cluster.ScalarAsync($"SELECT count(*) FROM reconcile_runs WHERE workos_directory_id = '{directory}'"))! > runsBefore);
-            await LastRunAsync(cluster, directory);
+            Assert.Equal("completed", (await LastRunAsync(cluster, directory)).Status);
             await MatchesAsync(cluster, fake, history.DirectoryIds);
         }
     }
