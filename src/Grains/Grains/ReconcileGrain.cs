@@ -238,14 +238,11 @@ public sealed partial class ReconcileGrain(
         }
         var listed = new HashSet<string>(StringComparer.Ordinal);
         var readable = true;
-        string? after = null;
-        do
+        await foreach (var page in workos.ListAllUsersAsync(DirectoryId, group, cancellationToken))
         {
-            var page = await workos.ListUsersAsync(DirectoryId, group, after, cancellationToken: cancellationToken);
             readable &= page.Items.All(i => i.Value is not null);
             listed.UnionWith(Readable(page).Select(u => u.Id));
-            after = page.After;
-        } while (after is not null);
+        }
         Run.Report.MembershipsListed += listed.Count;
 
         var shown = await store.MembersAsync(DirectoryId, group);
