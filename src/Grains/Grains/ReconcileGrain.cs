@@ -1,6 +1,7 @@
 using DirectorySync.Events;
 using DirectorySync.Feed;
 using DirectorySync.Storage;
+using DirectorySync.Sync;
 using DirectorySync.WorkOS;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -324,7 +325,7 @@ public sealed partial class ReconcileGrain(
     {
         if (listed.Count == 0) return;
         var differing = await store.ListedAsync(Run.RunId, kind, listed);
-        var items = listed.Where(e => differing.Contains(kind == "user" ? e.User!.Id : e.Group!.Id)).ToList();
+        var items = listed.Where(e => differing.Contains(ObjectKey.Of(e).Id)).ToList();
         if (items.Count == 0) return;
         Run.Report.Differing += items.Count;
         Run.Report.Repaired += (await ApplyAsync(items)).Count(o => o == ApplyOutcome.Applied);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DirectorySync.Events;
+using DirectorySync.Sync;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using static DirectorySync.Storage.DirectoryStore;
@@ -94,7 +95,7 @@ public sealed class ReconcileStore(NpgsqlDataSource dataSource, IOptions<SyncOpt
     /// </summary>
     public async Task<HashSet<string>> ListedAsync(long runId, string kind, IReadOnlyList<SyncEvent> listed)
     {
-        var ids = listed.Select(e => kind == "user" ? e.User!.Id : e.Group!.Id).ToArray();
+        var ids = listed.Select(e => ObjectKey.Of(e).Id).ToArray();
         var rows = kind == "user"
             ? _rows.Users(listed.Select(e => (e, default(EventVersion))))
             : _rows.Groups(listed.Select(e => (e, default(EventVersion))));
