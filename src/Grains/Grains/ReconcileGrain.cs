@@ -94,18 +94,26 @@ public sealed partial class ReconcileGrain(
             };
             await store.ResumeRunAsync(held.RunId);
             LogForced(DirectoryId, held.RunId, held.Report.HeldBack);
+            return await SaveAndStepAsync();
         }
-        else
+        return await StartRunAsync(await store.MirrorHasDirectoryAsync(DirectoryId) ? "reconcile" : "backfill", reason, force);
+    }
+
+    private async Task<long> StartRunAsync(string kind, string reason, bool force)
+    {
+        var listedAt = DateTimeOffset.UtcNow;
+        state.State = new ReconcileState
         {
-            var kind = await store.MirrorHasDirectoryAsync(DirectoryId) ? "reconcile" : "backfill";
-            var listedAt = DateTimeOffset.UtcNow;
-            state.State = new ReconcileState
-            {
-                RunId = await store.StartRunAsync(DirectoryId, kind, reason, force, listedAt),
-                Phase = ReconcilePhase.Directory, Forced = force, ListedAt = listedAt,
-            };
-            LogStarted(kind, DirectoryId, Run.RunId, reason);
-        }
+            RunId = await store.StartRunAsync(DirectoryId, kind, reason, force, listedAt),
+            Phase = ReconcilePhase.Directory, Forced = force, ListedAt = listedAt,
+        };
+        LogStarted(kind, DirectoryId, Run.RunId, reason);
+        return await SaveAndStepAsync();
+    }
+
+    /// <summary>Saves the run just set up and starts stepping it.</summary>
+    private async Task<long> SaveAndStepAsync()
+    {
         await state.WriteStateAsync();
         PublishProgress();
         // Resumes the run on any silo if this one stops or a step fails (as a directory cleanup is resumed).
@@ -122,7 +130,7 @@ public sealed partial class ReconcileGrain(
         if (DateTimeOffset.UtcNow - _lastBackfillRequest < BackfillRequestQuiet) return;
         _lastBackfillRequest = DateTimeOffset.UtcNow;
         if (await store.MirrorHasDirectoryAsync(DirectoryId)) return;
-        await StartAsync(reason, force: false);
+        await StartRunAsync("backfill", reason, force: false);
     }
 
     public Task<ReconcileProgress> ProgressAsync() => Task.FromResult(_progress);
